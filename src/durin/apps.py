@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DurinConfig(AppConfig):
+    name = "durin"
+    verbose_name = "Durin"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.conf import settings
+        from django.core import checks
+        from django.core.signals import setting_changed
+        from django.db.models.signals import post_delete, post_save
+
+        from . import checks as durin_checks
+        from . import receivers
+        from .models import AuthToken
+        from .settings import reload_durin_settings
+
+        setting_changed.connect(reload_durin_settings, dispatch_uid="durin.reload_settings")
+        post_delete.connect(
+            receivers.invalidate_deleted_token,
+            sender=AuthToken,
+            dispatch_uid="durin.invalidate_deleted_token",
+        )
+        post_save.connect(
+            receivers.invalidate_user_tokens,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="durin.invalidate_user_tokens",
+        )
+        checks.register(durin_checks.check_settings, checks.Tags.security)
+        checks.register(durin_checks.check_api_access_client, checks.Tags.database)

@@ -1,0 +1,164 @@
+"""DRF authentication classes for durin tokens.
+
+``TokenAuthentication`` makes one indexed query per valid token and none for a
+malformed one. ``CachedTokenAuthentication`` serves repeated requests from the
+Django cache with no query at all, and sees revocations made by any process
+sharing that cache on the very next request (see ``durin.cache``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from . import cache, crypto
+from .models import AuthToken
+from .settings import durin_settings
+from .signals import token_expired
+
+#: Longer credentials are refused without hashing them.
+MAX_TOKEN_LENGTH = 512
+
+
+def _failed(message: str, code: str) -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(message, code=code)
+
+
+def _header_bytes(request: Request) -> tuple[bytes, bool]:
+    """The ``Authorization`` header as bytes, and whether it had characters beyond Latin-1."""
+    header = request.META.get("HTTP_AUTHORIZATION", b"")
+    if isinstance(header, bytes):
+        return header, False
+    try:
+        return header.encode("iso-8859-1"), False
+    except UnicodeEncodeError:
+        return header.encode("utf-8", "backslashreplace"), True
+
+
+class TokenAuthentication(BaseAuthentication):
+    """``Authorization: <AUTH_HEADER_PREFIX> <token>``, checked against the database.
+
+    On success ``request.user`` is the token's user and ``request.auth`` the
+    ``AuthToken``, with its ``client`` already loaded.
+    """
+
+    model = AuthToken
+
+    @property
+    def keyword(self) -> str:
+        return durin_settings.AUTH_HEADER_PREFIX
+
+    def authenticate(self, request: Request) -> tuple[Any, AuthToken] | None:
+        raw, unencodable = _header_bytes(request)
+        parts = raw.split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode("iso-8859-1", "replace"):
+            return None
+        if len(parts) == 1:
+            raise _failed(_("Invalid token header. No credentials provided."), "token_header_empty")
+        try:
+            return self._authenticate_parts(parts, unencodable)
+        except exceptions.AuthenticationFailed as exc:
+            # Remembered for authenticate_header(): a token was presented and refused.
+            request._durin_refusal = str(exc.detail)  # type: ignore[attr-defined]
+            raise
+
+    def _authenticate_parts(self, parts: list[bytes], unencodable: bool) -> tuple[Any, AuthToken]:
+        if len(parts) > 2:
+            raise _failed(
+                _("Invalid token header. Token string should not contain spaces."),
+                "token_header_spaces",
+            )
+        try:
+            if unencodable:
+                raise UnicodeError
+            return self.authenticate_credentials(parts[1])
+        except UnicodeError:
+            raise _failed(
+                _("Invalid token header. Token string should not contain invalid characters."),
+                "token_header_characters",
+            ) from None
+
+    @classmethod
+    def authenticate_credentials(cls, token: bytes | str) -> tuple[Any, AuthToken]:
+        """Resolve a presented token; raises ``AuthenticationFailed`` (or ``UnicodeError``)."""
+        if isinstance(token, bytes):
+            token = token.decode("utf-8")
+        digest = cls.digest_of(token)
+        auth_token = None if digest is None else cls.get_token(digest)
+        if auth_token is None:
+            raise _failed(_("Invalid token."), "token_invalid")
+        if auth_token.expiry <= timezone.now():
+            cls.expire(auth_token)
+            raise _failed(_("The given token has expired."), "token_expired")
+        return cls.validate_user(auth_token)
+
+    @staticmethod
+    def digest_of(token: str) -> str | None:
+        """The digest to look up, or ``None`` for a token that cannot have been issued."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            return None
+        if crypto.has_valid_checksum(token) or (
+            durin_settings.ACCEPT_LEGACY_TOKENS and crypto.is_legacy_token(token)
+        ):
+            return crypto.digest(token)
+        return None
+
+    @classmethod
+    def get_token(cls, digest: str) -> AuthToken | None:
+        """The token with this digest, its user and client joined in the same query."""
+        related = {"user", "client"}
+        extra = durin_settings.AUTHTOKEN_SELECT_RELATED_LIST
+        if isinstance(extra, (list, tuple)):
+            related.update(extra)
+        try:
+            return AuthToken.objects.select_related(*related).get(digest=digest)
+        except AuthToken.DoesNotExist:
+            return None
+
+    @classmethod
+    def expire(cls, auth_token: AuthToken) -> None:
+        """Delete an expired token that was presented, and say so."""
+        username = auth_token.user.get_username()
+        AuthToken.objects.filter(pk=auth_token.pk).delete()
+        token_expired.send(sender=cls, username=username, source="auth_token")
+
+    @staticmethod
+    def validate_user(auth_token: AuthToken) -> tuple[Any, AuthToken]:
+        if not auth_token.user.is_active:
+            raise _failed(_("User inactive or deleted."), "user_inactive")
+        return (auth_token.user, auth_token)
+
+    def authenticate_header(self, request: Request) -> str:
+        """``WWW-Authenticate``, with RFC 6750's ``invalid_token`` when a token was refused."""
+        refusal = getattr(request, "_durin_refusal", None)
+        if refusal is None:
+            return self.keyword
+        description = refusal.replace("\\", "").replace('"', "'")
+        return f'{self.keyword} error="invalid_token", error_description="{description}"'
+
+
+class CachedTokenAuthentication(TokenAuthentication):
+    """``TokenAuthentication`` with the token, user and client read from the Django cache.
+
+    Uses the cache named by ``TOKEN_CACHE_ALIAS`` for ``TOKEN_CACHE_TIMEOUT``
+    seconds. Expiry is checked on every hit; revocations reach every process
+    sharing the cache at once; an unreachable cache falls back to the database.
+    """
+
+    @classmethod
+    def get_token(cls, digest: str) -> AuthToken | None:
+        cached, may_store = cache.read(digest)
+        if cached is not None and cached.expiry > timezone.now():
+            return cached
+        auth_token = super().get_token(digest)
+        if auth_token is not None and may_store and auth_token.expiry > timezone.now():
+            cache.store(auth_token)
+        return auth_token
+
+    def __repr__(self) -> str:
+        return type(self).__name__

@@ -1,0 +1,23 @@
+"""Values that shape the schema or the token format: constants, never settings."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Length of a hex SHA-256 digest, the only form in which a token is stored.
+DIGEST_LENGTH: Final = 64
+
+#: Characters of base62 checksum at the end of every token (CRC32 fits in six).
+CHECKSUM_LENGTH: Final = 6
+
+#: Random base62 characters needed for at least 192 bits (62**33 > 2**196).
+MIN_RANDOM_CHARACTERS: Final = 33
+
+#: Longest user agent kept with a session; longer ones are truncated.
+USER_AGENT_MAX_LENGTH: Final = 256
+
+#: Namespace of durin's cache entries, followed by the token digest.
+CACHE_KEY_PREFIX: Final = "durin:token:"
+
+#: Largest request body durin's views read; larger ones get 413 before parsing.
+MAX_REQUEST_BODY: Final = 64 * 1024

@@ -1,0 +1,166 @@
+"""``Client`` (an API consumer with its own token rules) and ``AuthToken`` (a digest, never a token)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.timesince import timeuntil
+from django.utils.translation import gettext_lazy as _
+
+from .constants import DIGEST_LENGTH, USER_AGENT_MAX_LENGTH
+from .validators import default_token_ttl, validate_positive_duration, validate_throttle_rate
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+#: The name django-rest-durin 1.x's migrations gave the default TTL callable.
+get_DEFAULT_TOKEN_TTL = default_token_ttl
+
+
+class Client(models.Model):
+    """An API consumer (web app, mobile app, CLI...) with its own token rules.
+
+    To attach more data to a client, add a model with a ``OneToOneField`` to it.
+    """
+
+    REVOKE_OLDEST = "revoke_oldest"
+    REFUSE = "refuse"
+    SESSION_LIMIT_ACTIONS = [
+        (REVOKE_OLDEST, _("Revoke the oldest sessions to make room")),
+        (REFUSE, _("Refuse the new login")),
+    ]
+
+    #: A unique identification name for the client.
+    name = models.CharField(
+        max_length=64,
+        db_index=True,
+        unique=True,
+        help_text=_("A unique identification name for the client."),
+    )
+    #: How long a token issued for this client lives.
+    token_ttl = models.DurationField(
+        default=default_token_ttl,
+        validators=[validate_positive_duration],
+        verbose_name=_("Token Time To Live (TTL)"),
+        help_text=_("Token Time To Live (TTL) in timedelta. Format: <code>DAYS HH:MM:SS</code>."),
+    )
+    #: DRF rate string (``100/h``) for ``UserClientRateThrottle``; blank uses its default rate.
+    throttle_rate = models.CharField(
+        max_length=64,
+        default="",
+        blank=True,
+        validators=[validate_throttle_rate],
+        verbose_name=_("Throttle rate for requests authed with this client"),
+        help_text=_(
+            "Follows the same format as DRF's throttle rates: 'number_of_requests/period' "
+            "where period is one of s, m, h, d. Example: '100/h'."
+        ),
+    )
+    #: Live tokens a user may hold for this client; null means unlimited.
+    session_limit = models.PositiveIntegerField(
+        default=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Live tokens a user may hold for this client. Empty means unlimited."),
+    )
+    #: What a login does when the user already holds ``session_limit`` live tokens.
+    session_limit_action = models.CharField(
+        max_length=16,
+        choices=SESSION_LIMIT_ACTIONS,
+        default=REVOKE_OLDEST,
+        help_text=_("What a login does when the user is at the session limit."),
+    )
+    #: Sliding expiry: each use pushes expiry to now + ``token_ttl``.
+    auto_refresh = models.BooleanField(
+        default=False,
+        help_text=_("Extend a token's expiry each time it is used (sliding expiry)."),
+    )
+    #: No renewal may push a token's expiry past ``created + max_token_lifetime``.
+    max_token_lifetime = models.DurationField(
+        null=True,
+        blank=True,
+        validators=[validate_positive_duration],
+        help_text=_("Upper bound on a token's whole life, renewals included. Empty: none."),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    def cap_expiry(self, expiry: datetime, created: datetime) -> datetime:
+        """``expiry``, but no later than ``max_token_lifetime`` after ``created``."""
+        if self.max_token_lifetime is None:
+            return expiry
+        return min(expiry, created + self.max_token_lifetime)
+
+
+class AuthTokenQuerySet(models.QuerySet["AuthToken"]):
+    def live(self, now: datetime | None = None) -> AuthTokenQuerySet:
+        return self.filter(expiry__gt=now or timezone.now())
+
+    def expired(self, now: datetime | None = None) -> AuthTokenQuerySet:
+        return self.filter(expiry__lte=now or timezone.now())
+
+
+class AuthTokenManager(models.Manager.from_queryset(AuthTokenQuerySet)):  # type: ignore[misc]
+    def create(  # type: ignore[override]
+        self, user: Any, client: Client, delta_ttl: timedelta | None = None, **kwargs: Any
+    ) -> AuthToken:
+        """Issue a token (1.x signature); the returned instance carries the plaintext."""
+        from .services import issue_token
+
+        return issue_token(user, client, delta_ttl=delta_ttl, **kwargs)
+
+
+class AuthToken(models.Model):
+    """A token issued to a user for a client. Only the token's digest is stored."""
+
+    #: SHA-256 hex digest of the token; the token itself is never stored.
+    digest = models.CharField(max_length=DIGEST_LENGTH, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_token_set"
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="auth_token_set")
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    expiry = models.DateTimeField(db_index=True)
+    #: When the token last authenticated a request (updated at most once per
+    #: ``MIN_REFRESH_INTERVAL``).
+    last_used = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, default="")
+
+    objects = AuthTokenManager()
+
+    #: The plaintext, set only on the instance returned when the token is issued.
+    token: str | None = None
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "client"], name="durin_token_user_client")]
+
+    def __str__(self) -> str:
+        if self.token:
+            return self.token
+        return f"AuthToken #{self.pk}"
+
+    def __repr__(self) -> str:
+        return f"<AuthToken id={self.pk} user_id={self.user_id} client_id={self.client_id}>"
+
+    @property
+    def has_expired(self) -> bool:
+        return timezone.now() >= self.expiry
+
+    @property
+    def expires_in(self) -> str:
+        """Time left before expiry, human readable ("1 day, 2 hours"); "0 minutes" once expired."""
+        return timeuntil(self.expiry, timezone.now())
+
+    def renew_token(self, request: HttpRequest | None = None) -> datetime:
+        """Push expiry to now + the client's ``token_ttl``; returns the new expiry."""
+        from .services import renew_token
+
+        return renew_token(self, request=request)

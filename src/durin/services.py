@@ -1,0 +1,151 @@
+"""What durin does to tokens, apart from HTTP: issue, renew, revoke.
+
+Every way of issuing a token (login, ``AuthToken.objects.create``, the admin, the
+API-key view) goes through ``issue_token``, which enforces the client's session
+limit under a lock on the user's row, so concurrent logins cannot overshoot it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+from django.db import router, transaction
+from django.utils import timezone
+
+from . import cache, crypto
+from .constants import USER_AGENT_MAX_LENGTH
+from .models import AuthToken, AuthTokenQuerySet, Client
+from .settings import durin_settings
+from .signals import token_issued, token_renewed, token_revoked
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+class SessionLimitReached(Exception):
+    """The user holds ``client.session_limit`` live tokens and the client refuses new logins."""
+
+
+def lock_user(user: Any) -> None:
+    """Serialise token issuing for one user (``SELECT ... FOR UPDATE`` on the user's row)."""
+    manager = get_user_model()._default_manager
+    list(manager.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
+def _request_metadata(request: HttpRequest | None) -> dict[str, Any]:
+    if request is None:
+        return {}
+    meta = getattr(request, "META", {})
+    return {
+        "ip_address": meta.get("REMOTE_ADDR") or None,
+        "user_agent": str(meta.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX_LENGTH],
+    }
+
+
+def _make_room(user: Any, client: Client, now: datetime, request: HttpRequest | None) -> None:
+    """Revoke the oldest live tokens so that one more fits under ``client.session_limit``."""
+    if client.session_limit is None:
+        return
+    live = (
+        AuthToken.objects.live(now)
+        .filter(user=user, client=client)
+        .order_by("-created", "-pk")
+        .values_list("pk", flat=True)
+    )
+    excess = list(live[client.session_limit - 1 :])
+    if not excess:
+        return
+    if client.session_limit_action == Client.REFUSE:
+        raise SessionLimitReached(client.name)
+    revoke_tokens(AuthToken.objects.filter(pk__in=excess), "session_limit", request=request)
+
+
+def issue_token(
+    user: Any,
+    client: Client,
+    *,
+    delta_ttl: timedelta | None = None,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> AuthToken:
+    """Issue a token; the returned instance carries the plaintext in ``.token``, this once."""
+    now = now or timezone.now()
+    ttl = client.token_ttl if delta_ttl is None else delta_ttl
+    plaintext = crypto.generate_token(
+        durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX
+    )
+    with transaction.atomic(using=router.db_for_write(AuthToken)):
+        lock_user(user)
+        _make_room(user, client, now, request)
+        token = AuthToken(
+            digest=crypto.digest(plaintext),
+            user=user,
+            client=client,
+            created=now,
+            expiry=client.cap_expiry(now + ttl, now),
+            last_used=now,
+            **_request_metadata(request),
+        )
+        token.save(force_insert=True)
+    token.token = plaintext
+    token_issued.send(
+        sender=AuthToken, request=request, token_id=token.pk, user=user, client=client
+    )
+    return token
+
+
+def renew_token(
+    token: AuthToken, request: HttpRequest | None = None, now: datetime | None = None
+) -> datetime:
+    """Push expiry to now + the client's ``token_ttl`` (capped by ``max_token_lifetime``).
+
+    Raises ``AuthToken.DoesNotExist`` if the token was revoked meanwhile: a renewal
+    never brings a token back.
+    """
+    now = now or timezone.now()
+    client = token.client
+    new_expiry = client.cap_expiry(now + client.token_ttl, token.created)
+    if not AuthToken.objects.filter(pk=token.pk).update(expiry=new_expiry):
+        raise AuthToken.DoesNotExist("The token was revoked.")
+    token.expiry = new_expiry
+    _invalidate_on_commit(token)
+    token_renewed.send(
+        sender=AuthToken,
+        request=request,
+        new_expiry=new_expiry,
+        token_id=token.pk,
+        client=client,
+    )
+    return new_expiry
+
+
+def revoke_tokens(
+    tokens: AuthTokenQuerySet, reason: str, request: HttpRequest | None = None
+) -> int:
+    """Delete ``tokens``, sending ``token_revoked`` for each; returns how many went."""
+    revoked = list(tokens.values_list("pk", "user_id", "client_id"))
+    if not revoked:
+        return 0
+    AuthToken.objects.filter(pk__in=[pk for pk, _, _ in revoked]).delete()
+    for pk, user_id, client_id in revoked:
+        token_revoked.send(
+            sender=AuthToken,
+            request=request,
+            token_id=pk,
+            user_id=user_id,
+            client_id=client_id,
+            reason=reason,
+        )
+    return len(revoked)
+
+
+def revoke_token(token: AuthToken, reason: str, request: HttpRequest | None = None) -> int:
+    return revoke_tokens(AuthToken.objects.filter(pk=token.pk), reason, request=request)
+
+
+def _invalidate_on_commit(token: AuthToken) -> None:
+    transaction.on_commit(
+        lambda: cache.invalidate([token.digest]), using=router.db_for_write(AuthToken)
+    )

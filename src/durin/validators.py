@@ -1,0 +1,38 @@
+"""Validators and default callables named by migrations: their import paths are permanent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+
+
+def default_token_ttl() -> timedelta:
+    """Default ``Client.token_ttl``: the ``DEFAULT_TOKEN_TTL`` setting, read when a row is made."""
+    from .settings import durin_settings
+
+    return durin_settings.DEFAULT_TOKEN_TTL
+
+
+def validate_throttle_rate(rate: str) -> None:
+    """Accept exactly the rates DRF's own parser accepts, such as ``100/h`` or ``2/minute``."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    if not isinstance(rate, str):
+        raise ValidationError("A throttle rate must be a string like '100/h'.")
+    if rate == "":
+        return
+    try:
+        SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+    except (ValueError, KeyError, IndexError):
+        raise ValidationError(
+            "%(rate)r is not a throttle rate: use 'number/period' with a period of "
+            "s, m, h or d (for example '100/h').",
+            code="invalid_throttle_rate",
+            params={"rate": rate},
+        ) from None
+
+
+def validate_positive_duration(value: timedelta) -> None:
+    if value is not None and value <= timedelta(0):
+        raise ValidationError("The duration must be positive.", code="non_positive_duration")

@@ -1,0 +1,266 @@
+"""durin's views: parse the request, call a service, serialize the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db import router, transaction
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, mixins, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import DateTimeField
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from . import services
+from .auth import TokenAuthentication
+from .constants import MAX_REQUEST_BODY
+from .models import AuthToken, Client
+from .permissions import IsTokenAuthenticated
+from .serializers import APIAccessTokenSerializer, TokenSessionsSerializer
+from .settings import durin_settings
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("Request body too large.")
+    default_code = "payload_too_large"
+
+
+class SessionLimitReached(exceptions.PermissionDenied):
+    default_detail = _(
+        "You are logged in on as many devices as this client allows; log out of one first."
+    )
+    default_code = "session_limit_reached"
+
+
+class DurinView(APIView):
+    """Refuses oversized bodies before DRF parses them (DRF does not cap JSON bodies)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_REQUEST_BODY:
+            raise PayloadTooLarge()
+        super().initial(request, *args, **kwargs)
+
+    @staticmethod
+    def format_expiry_datetime(expiry: datetime) -> str:
+        """Format an expiry with ``EXPIRY_DATETIME_FORMAT``; override to change it."""
+        return DateTimeField(format=durin_settings.EXPIRY_DATETIME_FORMAT).to_representation(
+            expiry
+        )
+
+
+class TokenRequiredView(DurinView):
+    """Answers 401 unless the request was authenticated with a durin token.
+
+    Authentication classes come from the project's defaults, as in 1.x.
+    """
+
+    permission_classes = [IsTokenAuthenticated]
+
+    def permission_denied(self, request: Request, message: Any = None, code: Any = None) -> None:
+        if not isinstance(request.auth, AuthToken):
+            raise exceptions.NotAuthenticated()
+        super().permission_denied(request, message=message, code=code)
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return super().get_authenticate_header(request) or TokenAuthentication().authenticate_header(
+            request
+        )
+
+
+class LoginView(DurinView):
+    """POST ``username``, ``password`` and ``client`` (JSON or form) to get a token.
+
+    Override ``get_client_obj``, ``get_token_obj``, ``get_user_serializer_class``,
+    ``get_context``, ``get_post_response_data`` or ``format_expiry_datetime`` to customise.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    def get_context(self) -> dict[str, Any]:
+        """The context given to the user serializer."""
+        return {"request": self.request, "format": self.format_kwarg, "view": self}
+
+    @staticmethod
+    def validate_and_return_user(request: Request) -> Any:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if not user.is_active:  # e.g. under AllowAllUsersModelBackend: same answer as a bad password
+            raise ValidationError(
+                {"non_field_errors": [_("Unable to log in with provided credentials.")]},
+                code="authorization",
+            )
+        return user
+
+    def get_client_obj(self, request: Request) -> Client:
+        """The ``Client`` named in the request; raises ``ValidationError`` otherwise."""
+        data = request.data
+        name = data.get("client") if hasattr(data, "get") else None
+        if not name:
+            raise ValidationError({"detail": _("No client specified.")})
+        if not isinstance(name, str):
+            raise ValidationError({"detail": _("The client must be given by its name, a string.")})
+        try:
+            if "\x00" in name:
+                raise Client.DoesNotExist
+            return Client.objects.get(name=name)
+        except Client.DoesNotExist:
+            raise ValidationError({"detail": _("No client with that name.")}) from None
+
+    def get_token_obj(self, request: Request, client: Client) -> AuthToken:
+        """Issue a new token for ``request.user`` (a second login never returns an earlier one)."""
+        try:
+            return services.issue_token(request.user, client, request=request)
+        except services.SessionLimitReached:
+            raise SessionLimitReached() from None
+
+    def renew_token(self, request: Request, token: AuthToken) -> datetime:
+        """Kept from 1.x; login always issues a new token, so nothing calls it here."""
+        return token.renew_token(request=request)
+
+    def get_user_serializer_class(self) -> Any:
+        return durin_settings.USER_SERIALIZER
+
+    def get_post_response_data(self, request: Request, token_obj: AuthToken) -> dict[str, Any]:
+        """The login response; ``token_obj.token`` is the plaintext, available only now."""
+        data = {
+            "expiry": self.format_expiry_datetime(token_obj.expiry),
+            "token": token_obj.token,
+        }
+        user_serializer = self.get_user_serializer_class()
+        if user_serializer is not None:
+            data["user"] = user_serializer(request.user, context=self.get_context()).data
+        return data
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        request.user = self.validate_and_return_user(request)
+        client = self.get_client_obj(request)
+        token_obj = self.get_token_obj(request, client)
+        user_logged_in.send(sender=request.user.__class__, request=request, user=request.user)
+        return Response(self.get_post_response_data(request, token_obj))
+
+
+class RefreshView(TokenRequiredView):
+    """POST with a token: its expiry becomes now + the client's ``token_ttl``."""
+
+    def renew_token(self, request: Request, token: AuthToken) -> datetime:
+        return token.renew_token(request=request)
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            new_expiry = self.renew_token(request=request, token=request.auth)
+        except AuthToken.DoesNotExist:  # revoked by a concurrent request
+            raise exceptions.AuthenticationFailed(_("Invalid token."), code="token_invalid") from None
+        return Response({"expiry": self.format_expiry_datetime(new_expiry)})
+
+
+class LogoutView(TokenRequiredView):
+    """POST with a token: that token is revoked. 204."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.revoke_token(request.auth, "logout", request=request)
+        user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(TokenRequiredView):
+    """POST with a token: every token of its user is revoked. 204."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.revoke_tokens(
+            AuthToken.objects.filter(user=request.user), "logout_all", request=request
+        )
+        user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenSessionsViewSet(
+    TokenRequiredView, mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet
+):
+    """The caller's live sessions: list them, or end one other than the current one."""
+
+    serializer_class = TokenSessionsSerializer
+    pagination_class = None
+    lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self) -> Any:
+        sessions = (
+            AuthToken.objects.live()
+            .filter(user=self.request.user)
+            .select_related("client")
+            .order_by("-created", "-pk")
+        )
+        if durin_settings.API_ACCESS_EXCLUDE_FROM_SESSIONS:
+            sessions = sessions.exclude(client__name=durin_settings.API_ACCESS_CLIENT_NAME)
+        return sessions
+
+    def perform_destroy(self, instance: AuthToken) -> None:
+        if instance.pk == self.request.auth.pk:
+            raise ValidationError(
+                {
+                    "detail": _(
+                        "This is the session of the current request; end it with %(url)s."
+                    )
+                    % {"url": reverse("durin_logout")}
+                }
+            )
+        services.revoke_token(instance, "session_delete", request=self.request)
+
+
+class APIAccessTokenView(TokenRequiredView):
+    """The caller's long-lived API key, a token of the ``API_ACCESS_CLIENT_NAME`` client.
+
+    GET shows it (never the token), POST issues it (the token shown this once),
+    DELETE revokes it.
+    """
+
+    def get_client(self) -> Client:
+        name = durin_settings.API_ACCESS_CLIENT_NAME
+        if not name:
+            raise NotFound(_("API access is not enabled: API_ACCESS_CLIENT_NAME is not set."))
+        try:
+            return Client.objects.get(name=name)
+        except Client.DoesNotExist:
+            raise NotFound(
+                _("API access is not available: the client named by API_ACCESS_CLIENT_NAME does not exist.")
+            ) from None
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> APIAccessTokenSerializer:
+        context = {"request": self.request, "format": self.format_kwarg, "view": self}
+        return APIAccessTokenSerializer(*args, context=context, **kwargs)
+
+    def _tokens(self, client: Client) -> Any:
+        return AuthToken.objects.filter(user=self.request.user, client=client)
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        token = self._tokens(self.get_client()).select_related("client").order_by("-created").first()
+        if token is None:
+            raise NotFound(_("No API token has been issued to you."))
+        return Response(self.get_serializer(token).data)
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        client = self.get_client()
+        with transaction.atomic(using=router.db_for_write(AuthToken)):
+            services.lock_user(request.user)
+            if self._tokens(client).live().exists():
+                raise ValidationError({"detail": _("An API token was already issued to you.")})
+            token = services.issue_token(request.user, client, request=request)
+        return Response(self.get_serializer(token).data, status=status.HTTP_201_CREATED)
+
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not services.revoke_tokens(self._tokens(self.get_client()), "api_key_delete", request):
+            raise NotFound(_("No API token has been issued to you."))
+        return Response(status=status.HTTP_204_NO_CONTENT)
