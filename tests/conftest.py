@@ -1,0 +1,92 @@
+"""Fixtures: users, clients, tokens and an API client; the cache is emptied around each test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from durin.models import AuthToken, Client
+
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header(config: Any) -> str:
+    import os
+
+    return (
+        f"durin tests: database={os.environ.get('DURIN_TEST_DB', 'sqlite')} "
+        f"cache={os.environ.get('DURIN_TEST_CACHE', 'locmem')}"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    def make(username: str = "alice", **extra: Any) -> Any:
+        return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., Any]) -> Any:
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(make_user: Callable[..., Any]) -> Any:
+    return make_user("bob")
+
+
+@pytest.fixture
+def make_client(db: None) -> Callable[..., Client]:
+    def make(name: str = "web", **fields: Any) -> Client:
+        return Client.objects.create(name=name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def web(make_client: Callable[..., Client]) -> Client:
+    return make_client("web")
+
+
+@pytest.fixture
+def mobile(make_client: Callable[..., Client]) -> Client:
+    return make_client("mobile")
+
+
+@pytest.fixture
+def token(user: Any, web: Client) -> AuthToken:
+    return AuthToken.objects.create(user, web)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def auth_header(token: AuthToken | str, prefix: str = "Token") -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"{prefix} {token}"}
+
+
+@contextmanager
+def no_queries() -> Iterator[None]:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        yield
+    assert len(ctx.captured_queries) == 0, [q["sql"] for q in ctx.captured_queries]

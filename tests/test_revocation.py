@@ -1,0 +1,134 @@
+"""Revocations reach CachedTokenAuthentication on the very next request (CONTRACT §3).
+
+These tests commit for real (``transaction=True``): invalidation happens on commit,
+so that a rolled-back revocation does not log anybody out.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from durin import cache as token_cache
+from durin.auth import TokenAuthentication
+from durin.models import AuthToken
+
+from .conftest import PASSWORD, auth_header
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CACHED = "cached-whoami"
+
+
+def cached_ok(api, token) -> bool:
+    response = api.get(reverse(CACHED), **auth_header(token))
+    assert response.status_code in (200, 401), response.content
+    return response.status_code == 200
+
+
+@pytest.fixture
+def warm(api, token):
+    """The token, already served from the cache once."""
+    assert cached_ok(api, token)
+    cached, _ = token_cache.read(token.digest)
+    assert cached is not None and cached.pk == token.pk
+    return token
+
+
+def test_logout(api, warm):
+    assert api.post(reverse("durin_logout"), **auth_header(warm)).status_code == 204
+    assert not cached_ok(api, warm)
+
+
+def test_logout_all(api, warm, user, mobile, other_user, web):
+    second = AuthToken.objects.create(user, mobile)
+    others = AuthToken.objects.create(other_user, web)
+    assert cached_ok(api, second) and cached_ok(api, others)
+    assert api.post(reverse("durin_logoutall"), **auth_header(warm)).status_code == 204
+    assert not cached_ok(api, warm)
+    assert not cached_ok(api, second)
+    assert cached_ok(api, others)
+
+
+def test_session_delete(api, warm, user, mobile):
+    other = AuthToken.objects.create(user, mobile)
+    assert cached_ok(api, other)
+    url = reverse("durin_tokensessions-detail", args=[other.pk])
+    assert api.delete(url, **auth_header(warm)).status_code == 204
+    assert not cached_ok(api, other)
+    assert cached_ok(api, warm)
+
+
+def test_api_key_delete(api, user, make_client, settings, token):
+    make_client("api")
+    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api"}
+    key = api.post(reverse("durin_apiaccess"), **auth_header(token)).json()["token"]
+    assert cached_ok(api, key)
+    assert api.delete(reverse("durin_apiaccess"), **auth_header(token)).status_code == 204
+    assert not cached_ok(api, key)
+
+
+def test_second_login_revokes_the_first_everywhere(api, warm):
+    body = {"username": "alice", "password": PASSWORD, "client": "web"}
+    assert api.post(reverse("durin_login"), body, format="json").status_code == 200
+    assert not cached_ok(api, warm)
+
+
+def test_deactivation(api, warm, user):
+    user.is_active = False
+    user.save()
+    response = api.get(reverse(CACHED), **auth_header(warm))
+    assert response.json() == {"detail": "User inactive or deleted."}
+
+
+def test_password_change_reaches_the_cached_user(api, warm, user):
+    user.set_password("another one")
+    user.save()
+    cached, may_store = token_cache.read(warm.digest)
+    assert cached is None and not may_store  # stale: the next request reads the database
+
+
+def test_user_deletion(api, warm, user):
+    get_user_model().objects.filter(pk=user.pk).delete()
+    assert not cached_ok(api, warm)
+
+
+def test_queryset_delete_and_shell_delete(api, warm, user, mobile):
+    other = AuthToken.objects.create(user, mobile)
+    assert cached_ok(api, other)
+    AuthToken.objects.filter(pk=warm.pk).delete()
+    AuthToken.objects.get(pk=other.pk).delete()
+    assert not cached_ok(api, warm)
+    assert not cached_ok(api, other)
+
+
+def test_client_deletion(api, warm, web):
+    web.delete()
+    assert not cached_ok(api, warm)
+
+
+def test_a_reader_that_saw_the_row_before_revocation_cannot_put_it_back(api, warm):
+    # A concurrent request read the row just before logout committed...
+    stale_read = TokenAuthentication.get_token(warm.digest)
+    assert api.post(reverse("durin_logout"), **auth_header(warm)).status_code == 204
+    # ...and now tries to cache what it read: the stale marker wins.
+    token_cache.store(stale_read)
+    assert not cached_ok(api, warm)
+
+
+def test_refresh_is_seen_by_the_cache(api, warm, web):
+    old_expiry = warm.expiry
+    assert api.post(reverse("durin_refresh"), **auth_header(warm)).status_code == 200
+    assert cached_ok(api, warm)
+    assert AuthToken.objects.get(pk=warm.pk).expiry >= old_expiry
+
+
+def test_rolled_back_revocation_logs_nobody_out(api, warm):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        AuthToken.objects.filter(pk=warm.pk).delete()
+        raise RuntimeError
+    assert cached_ok(api, warm)
+    cached, _ = token_cache.read(warm.digest)
+    assert cached is not None  # still served from the cache, not marked stale
