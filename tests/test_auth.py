@@ -125,6 +125,7 @@ def test_custom_prefix(api, token, url, settings):
     assert response["WWW-Authenticate"] == "Bearer"
 
 
+@pytest.mark.django_db(transaction=True)  # the deletion must commit to reach the cache
 @pytest.mark.parametrize("url", URLS)
 def test_expired_token_is_refused_deleted_and_signalled(api, token, url):
     received = []
@@ -205,12 +206,27 @@ def test_cached_class_makes_zero_queries_on_a_hit(token, django_assert_num_queri
             assert auth.token is None
 
 
-def test_cached_entry_times_out(token, django_assert_num_queries, settings):
+def test_cache_timeout_is_the_setting_or_the_time_left(user, make_client, settings, monkeypatch):
+    from durin import cache as token_cache
+
+    timeouts = []
+    real_cache = token_cache._cache
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(real_cache(), name)
+
+        def add(self, key, value, timeout):
+            timeouts.append(timeout)
+            return real_cache().add(key, value, timeout)
+
+    monkeypatch.setattr(token_cache, "_cache", Spy)
     settings.REST_DURIN = {"TOKEN_CACHE_TIMEOUT": 30}
-    _authenticate(CachedTokenAuthentication, token)
-    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
-        with django_assert_num_queries(1):
-            _authenticate(CachedTokenAuthentication, token)
+    long_lived = AuthToken.objects.create(user, make_client("long"))
+    short_lived = AuthToken.objects.create(user, make_client("short", token_ttl=timedelta(seconds=10)))
+    _authenticate(CachedTokenAuthentication, long_lived)
+    _authenticate(CachedTokenAuthentication, short_lived)
+    assert timeouts[0] == 30 and 0 < timeouts[1] <= 10
 
 
 def test_cached_user_has_no_password_hash(token, user):

@@ -70,9 +70,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
             "plaintext": obj._issued_plaintext,  # type: ignore[attr-defined]
             "title": "Token issued",
         }
-        response = TemplateResponse(request, "admin/durin/authtoken/issued.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return TemplateResponse(request, "admin/durin/authtoken/issued.html", context)
 
     def delete_model(self, request: HttpRequest, obj: AuthToken) -> None:
         services.revoke_token(obj, "admin", request=request)

@@ -1,0 +1,58 @@
+"""A failing cache never fails a request: the database answers, one warning per outage."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.urls import reverse
+
+from durin import cache as token_cache
+
+from .conftest import auth_header
+
+pytestmark = pytest.mark.django_db
+
+
+class BrokenCache:
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("cache is down")
+
+        return fail
+
+
+def test_outage_falls_back_to_the_database_with_one_warning(api, token, monkeypatch, caplog, django_assert_num_queries):
+    monkeypatch.setattr(token_cache, "_cache", lambda: BrokenCache())
+    monkeypatch.setattr(token_cache._Outage, "failing", False)
+    with caplog.at_level(logging.WARNING, logger="durin"):
+        for _ in range(5):
+            with django_assert_num_queries(1):
+                response = api.get(reverse("cached-whoami"), **auth_header(token))
+            assert response.status_code == 200
+    warnings = [r for r in caplog.records if r.name == "durin"]
+    assert len(warnings) == 1 and "failed" in warnings[0].getMessage()
+
+    monkeypatch.undo()
+    with caplog.at_level(logging.WARNING, logger="durin"):
+        assert api.get(reverse("cached-whoami"), **auth_header(token)).status_code == 200
+    assert "answers again" in caplog.records[-1].getMessage()
+
+
+def test_logout_during_an_outage_still_logs_out(api, token, monkeypatch):
+    monkeypatch.setattr(token_cache, "_cache", lambda: BrokenCache())
+    assert api.post(reverse("durin_logout"), **auth_header(token)).status_code == 204
+    assert api.get(reverse("cached-whoami"), **auth_header(token)).status_code == 401
+
+
+def test_database_errors_are_not_turned_into_401(api, token, monkeypatch):
+    from django.db import OperationalError
+
+    from durin.models import AuthToken
+
+    def broken(*args, **kwargs):
+        raise OperationalError("database is down")
+
+    monkeypatch.setattr(AuthToken.objects.__class__, "select_related", broken)
+    with pytest.raises(OperationalError):
+        api.get(reverse("whoami"), **auth_header(token))
