@@ -1,0 +1,1 @@
+"""The demo's own app: it only carries the ``seed_demo`` command."""

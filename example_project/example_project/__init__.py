@@ -1,0 +1,1 @@
+"""The durin demo project: see ../README.md."""
