@@ -1,0 +1,230 @@
+"""Upgrade a django-rest-durin 1.1.0 database in place with this durin, and check the result.
+
+Run by tests/test_upgrade_from_1x.py in a subprocess (``python -m
+tests.legacy_1x.upgrade_check TOKENS_JSON``) with ``settings_upgrade``, so that
+Django talks to the 1.x database directly rather than to a test database.
+Prints each failed check and exits 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import django
+
+django.setup()
+
+from django.contrib.admin.models import LogEntry  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.db.migrations.recorder import MigrationRecorder  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    CaptureQueriesContext,
+    override_settings,
+    setup_test_environment,
+)
+from django.urls import reverse  # noqa: E402
+from rest_framework.exceptions import AuthenticationFailed  # noqa: E402
+from rest_framework.request import Request  # noqa: E402
+from rest_framework.test import APIClient, APIRequestFactory  # noqa: E402
+
+from durin.auth import TokenAuthentication  # noqa: E402
+from durin.models import AuthToken  # noqa: E402
+
+EXPECTED_DURIN_MIGRATIONS = {
+    "0001_squashed_0002_client_throttlerate",
+    "0003_alter_client_token_ttl",
+    "0004_client_sessions_authtoken_digest",
+    "0005_hash_plaintext_tokens",
+    "0006_remove_authtoken_token",
+}
+
+failures: list[str] = []
+
+
+def check(condition: bool, message: str, detail: object = "") -> None:
+    """Print one result; ``detail`` is shown only for a failure."""
+    print(("ok      " if condition else "FAILED  ") + message)
+    if not condition:
+        if detail:
+            print(f"        {detail}")
+        failures.append(message)
+
+
+def authenticate(token: str):
+    """``TokenAuthentication.authenticate`` on a bare request, and the queries it made."""
+    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {token}"))
+    with CaptureQueriesContext(connection) as queries:
+        try:
+            result = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed as exc:
+            result = exc
+    return result, queries.captured_queries
+
+
+def database_dump() -> str:
+    """Every value of every row of every table, as one string to search for plaintexts."""
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            for row in cursor.fetchall():
+                for value in row:
+                    if isinstance(value, (bytes, memoryview)):
+                        value = bytes(value).decode("utf-8", "replace")
+                    chunks.append(f"{table}: {value}")
+    return "\n".join(chunks)
+
+
+def durin_schema(conn) -> dict:
+    """durin's tables: their columns' types and their constraints.
+
+    Constraint names are left out: the FKs that 1.x's 0002 re-created (when ids became
+    bigint) are named ``..._fk``, not ``..._fk_<table>_<column>``, and nothing relies on it.
+    """
+    schema = {}
+    with conn.cursor() as cursor:
+        for table in conn.introspection.table_names(cursor):
+            if not table.startswith("durin_"):
+                continue
+            columns = {
+                c.name: (str(c.type_code), c.null_ok)
+                for c in conn.introspection.get_table_description(cursor, table)
+            }
+            constraints = sorted(
+                json.dumps({k: v for k, v in c.items() if k != "orders"}, sort_keys=True)
+                for c in conn.introspection.get_constraints(cursor, table).values()
+            )
+            schema[table] = {"columns": columns, "constraints": constraints}
+    return schema
+
+
+def check_schema_matches_fresh_install() -> None:
+    """Compare with a database built by our migrations alone (the ``fresh`` alias)."""
+    fresh = connections["fresh"]
+    old_name = fresh.settings_dict["NAME"]
+    fresh.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        expected = durin_schema(fresh)
+    finally:
+        fresh.creation.destroy_test_db(old_name, verbosity=0)
+    upgraded = durin_schema(connection)
+    diff = {
+        t: {"upgraded": upgraded.get(t), "fresh": expected.get(t)}
+        for t in set(upgraded) | set(expected)
+        if upgraded.get(t) != expected.get(t)
+    }
+    check(not diff, "the upgraded schema is the one a fresh install gets", diff)
+
+
+def command_passes(name: str, **options) -> bool:
+    """Whether a ``--check`` management command is satisfied (it exits non-zero if not)."""
+    try:
+        call_command(name, check=True, **options)
+    except SystemExit:
+        return False
+    return True
+
+
+def check_schema_and_migrations() -> None:
+    recorded = MigrationRecorder(connection).applied_migrations()
+    missing = EXPECTED_DURIN_MIGRATIONS - {name for app, name in recorded if app == "durin"}
+    check(not missing, "every durin migration is recorded as applied", sorted(missing))
+    check(command_passes("migrate", verbosity=0), "migrate --check: nothing left to apply")
+    check(
+        command_passes("makemigrations", dry_run=True),
+        "makemigrations --check: models and migrations agree",
+    )
+    with connection.cursor() as cursor:
+        description = connection.introspection.get_table_description(cursor, "durin_authtoken")
+    columns = sorted(c.name for c in description)
+    check("token" not in columns, "durin_authtoken has no token column", columns)
+    check("digest" in columns, "durin_authtoken has a digest column", columns)
+
+
+def check_no_plaintext(tokens: dict, logged_token_pk: int) -> None:
+    dump = database_dump()
+    for name, info in tokens.items():
+        leaks = [line for line in dump.splitlines() if info["token"] in line]
+        check(not leaks, f"plaintext of {name} appears nowhere in the database", leaks)
+    entries = list(LogEntry.objects.filter(object_id=str(logged_token_pk)))
+    check(len(entries) == 1, "the 1.x admin log entry for the token is still there")
+    reprs = [e.object_repr for e in entries]
+    check(
+        reprs == [f"AuthToken #{logged_token_pk}"],
+        f"the admin log entry names the token without its plaintext: {reprs}",
+    )
+
+
+def check_live_tokens(tokens: dict) -> None:
+    client = APIClient()
+    url = reverse("whoami")
+    for name, info in tokens.items():
+        if name.endswith("_expired"):
+            continue
+        response = client.get(url, HTTP_AUTHORIZATION=f"Token {info['token']}")
+        body = response.json() if response.status_code in (200, 401) else response.content
+        check(
+            response.status_code == 200
+            and body == {"username": info["user"], "client": info["client"]},
+            f"old token {name} authenticates through DRF: {response.status_code} {body}",
+        )
+        result, queries = authenticate(info["token"])
+        check(
+            isinstance(result, tuple) and result[0].get_username() == info["user"],
+            f"TokenAuthentication accepts old token {name}: {result!r}",
+        )
+        check(
+            len(queries) == 1,
+            f"old token {name} costs exactly one query (made {len(queries)})",
+            [q["sql"] for q in queries],
+        )
+
+
+def check_legacy_tokens_refused(tokens: dict) -> None:
+    with override_settings(REST_DURIN={"ACCEPT_LEGACY_TOKENS": False}):
+        result, queries = authenticate(tokens["alice_web"]["token"])
+    check(
+        isinstance(result, AuthenticationFailed) and str(result.detail) == "Invalid token.",
+        f"with ACCEPT_LEGACY_TOKENS off an old token is refused as invalid: {result!r}",
+    )
+    check(not queries, f"...with zero queries (made {len(queries)})", queries)
+
+
+def check_expired_token(tokens: dict) -> None:
+    info = tokens["bob_web_expired"]
+    client = APIClient()
+    response = client.get(reverse("whoami"), HTTP_AUTHORIZATION=f"Token {info['token']}")
+    detail = response.json().get("detail") if response.status_code == 401 else response.content
+    check(
+        response.status_code == 401 and detail == "The given token has expired.",
+        f"the expired old token is refused as expired: {response.status_code} {detail!r}",
+    )
+    check(
+        not AuthToken.objects.filter(user__username=info["user"]).exists(),
+        "the expired old token was deleted when presented",
+    )
+
+
+def main() -> int:
+    with open(sys.argv[1]) as f:
+        built = json.load(f)
+    tokens = built["tokens"]
+    setup_test_environment()
+    call_command("migrate", verbosity=1)
+    check_schema_and_migrations()
+    check_schema_matches_fresh_install()
+    check_no_plaintext(tokens, built["logged_token_pk"])
+    check_live_tokens(tokens)
+    check_legacy_tokens_refused(tokens)
+    check_expired_token(tokens)
+    if failures:
+        print(f"\n{len(failures)} upgrade check(s) failed:\n  " + "\n  ".join(failures))
+        return 1
+    print("\nall upgrade checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
