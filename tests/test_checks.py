@@ -33,9 +33,10 @@ def test_w001_include_token_setting():
 @pytest.mark.django_db
 def test_w002_missing_api_access_client(make_client):
     with override_settings(REST_DURIN={"API_ACCESS_CLIENT_NAME": "api"}):
-        assert ids(check_api_access_client()) == ["durin.W002"]
+        assert ids(check_api_access_client(databases=["default"])) == ["durin.W002"]
+        assert check_api_access_client(databases=None) == []  # plain `check`: no query
         make_client("api")
-        assert check_api_access_client() == []
+        assert check_api_access_client(databases=["default"]) == []
 
 
 def test_checks_are_registered(capsys):

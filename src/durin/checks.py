@@ -39,15 +39,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return messages
 
 
-def check_api_access_client(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Runs with the database checks (``check --database``, ``migrate``)."""
+def check_api_access_client(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """A database check: runs only when Django names databases (``check --database``, ``migrate``)."""
     from .models import Client
 
     name = durin_settings.API_ACCESS_CLIENT_NAME
-    if not name:
+    if not name or not databases:
         return []
     try:
-        exists = Client.objects.filter(name=name).exists()
+        exists = any(Client.objects.using(db).filter(name=name).exists() for db in databases)
     except DatabaseError:  # Not migrated yet: nothing to say.
         return []
     if exists:
