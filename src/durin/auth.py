@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import cache, crypto
+from . import cache, crypto, services
 from .models import AuthToken
 from .settings import durin_settings
 from .signals import token_expired
@@ -92,10 +92,14 @@ class TokenAuthentication(BaseAuthentication):
         auth_token = None if digest is None else cls.get_token(digest)
         if auth_token is None:
             raise _failed(_("Invalid token."), "token_invalid")
-        if auth_token.expiry <= timezone.now():
+        now = timezone.now()
+        if auth_token.expiry <= now:
             cls.expire(auth_token)
             raise _failed(_("The given token has expired."), "token_expired")
-        return cls.validate_user(auth_token)
+        user, auth_token = cls.validate_user(auth_token)
+        services.record_use(auth_token, now)
+        cls.remember(auth_token)
+        return user, auth_token
 
     @staticmethod
     def digest_of(token: str) -> str | None:
@@ -119,6 +123,10 @@ class TokenAuthentication(BaseAuthentication):
             return AuthToken.objects.select_related(*related).get(digest=digest)
         except AuthToken.DoesNotExist:
             return None
+
+    @classmethod
+    def remember(cls, auth_token: AuthToken) -> None:
+        """Called with each token that authenticated a request; the cached class stores it."""
 
     @classmethod
     def expire(cls, auth_token: AuthToken) -> None:
@@ -156,9 +164,15 @@ class CachedTokenAuthentication(TokenAuthentication):
         if cached is not None and cached.expiry > timezone.now():
             return cached
         auth_token = super().get_token(digest)
-        if auth_token is not None and may_store and auth_token.expiry > timezone.now():
-            cache.store(auth_token)
+        if auth_token is not None and may_store:
+            auth_token._durin_cacheable = True  # type: ignore[attr-defined]
         return auth_token
+
+    @classmethod
+    def remember(cls, auth_token: AuthToken) -> None:
+        # Stored only once it proved valid, its last_used and expiry already written.
+        if getattr(auth_token, "_durin_cacheable", False):
+            cache.store(auth_token)
 
     def __repr__(self) -> str:
         return type(self).__name__

@@ -125,9 +125,17 @@ def read(digest: str) -> tuple[AuthToken | None, bool]:
 
 
 def store(token: AuthToken) -> None:
-    """Cache ``token`` unless an entry (or a stale marker) is already there."""
-    seconds_left = (token.expiry - timezone.now()).total_seconds()
-    timeout = min(durin_settings.TOKEN_CACHE_TIMEOUT, math.ceil(seconds_left))
+    """Cache ``token`` unless an entry (or a stale marker) is already there.
+
+    The entry lives no longer than ``TOKEN_CACHE_TIMEOUT``, the token itself, or the
+    moment its ``last_used`` is due for a write: a cache hit never has to write.
+    """
+    now = timezone.now()
+    seconds = [durin_settings.TOKEN_CACHE_TIMEOUT, (token.expiry - now).total_seconds()]
+    interval = durin_settings.MIN_REFRESH_INTERVAL
+    if interval is not None and token.last_used is not None:
+        seconds.append(interval - (now - token.last_used).total_seconds())
+    timeout = math.floor(min(seconds))
     if timeout <= 0:
         return
     try:

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import cache, crypto
+from .client_ip import client_ip
 from .constants import USER_AGENT_MAX_LENGTH
 from .models import AuthToken, AuthTokenQuerySet, Client
 from .settings import durin_settings
@@ -37,10 +39,9 @@ def lock_user(user: Any) -> None:
 def _request_metadata(request: HttpRequest | None) -> dict[str, Any]:
     if request is None:
         return {}
-    meta = getattr(request, "META", {})
     return {
-        "ip_address": meta.get("REMOTE_ADDR") or None,
-        "user_agent": str(meta.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX_LENGTH],
+        "ip_address": client_ip(request),
+        "user_agent": str(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX_LENGTH],
     }
 
 
@@ -119,6 +120,33 @@ def renew_token(
         client=client,
     )
     return new_expiry
+
+
+def record_use(token: AuthToken, now: datetime) -> bool:
+    """Note that ``token`` was used: ``last_used`` and, for ``auto_refresh`` clients, expiry.
+
+    Writes at most once per ``MIN_REFRESH_INTERVAL`` per token, even across
+    processes: the UPDATE only matches a row whose ``last_used`` is that old.
+    Returns whether it wrote.
+    """
+    interval = durin_settings.MIN_REFRESH_INTERVAL
+    if interval is None:
+        return False
+    due_before = now - timedelta(seconds=interval)
+    if token.last_used is not None and token.last_used > due_before:
+        return False
+    changes: dict[str, Any] = {"last_used": now}
+    client = token.client
+    if client.auto_refresh:
+        slid = client.cap_expiry(now + client.token_ttl, token.created)
+        if slid > token.expiry:
+            changes["expiry"] = slid
+    not_recent = Q(last_used__isnull=True) | Q(last_used__lte=due_before)
+    if not AuthToken.objects.filter(not_recent, pk=token.pk).update(**changes):
+        return False  # another request wrote it first
+    for name, value in changes.items():
+        setattr(token, name, value)
+    return True
 
 
 def revoke_tokens(
