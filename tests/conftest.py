@@ -90,3 +90,20 @@ def no_queries() -> Iterator[None]:
     with CaptureQueriesContext(connection) as ctx:
         yield
     assert len(ctx.captured_queries) == 0, [q["sql"] for q in ctx.captured_queries]
+
+
+class Received:
+    """Connects a receiver to ``signal`` for the duration of a ``with`` block."""
+
+    def __init__(self, signal):
+        self.signal, self.calls = signal, []
+
+    def __enter__(self):
+        self.signal.connect(self.receive, weak=False)
+        return self.calls
+
+    def __exit__(self, *exc):
+        self.signal.disconnect(self.receive)
+
+    def receive(self, sender, **kwargs):
+        self.calls.append(kwargs)

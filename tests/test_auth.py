@@ -145,7 +145,8 @@ def test_expired_token_is_refused_deleted_and_signalled(api, token, url):
 
 
 @pytest.mark.parametrize("url", URLS)
-def test_inactive_user_is_refused(api, token, user, url):
+def test_inactive_user_is_refused(api, token, user, url, settings):
+    settings.REST_DURIN = {"REVOKE_TOKENS_ON_DEACTIVATION": False}  # else the token is gone
     user.is_active = False
     user.save()
     assert refusal(api.get(reverse(url), **auth_header(token))) == "User inactive or deleted."
@@ -210,7 +211,7 @@ def test_cache_timeout_is_the_setting_or_the_time_left(user, make_client, settin
     from durin import cache as token_cache
 
     timeouts = []
-    real_cache = token_cache._cache
+    real_cache = token_cache.backend
 
     class Spy:
         def __getattr__(self, name):
@@ -220,7 +221,7 @@ def test_cache_timeout_is_the_setting_or_the_time_left(user, make_client, settin
             timeouts.append(timeout)
             return real_cache().add(key, value, timeout)
 
-    monkeypatch.setattr(token_cache, "_cache", Spy)
+    monkeypatch.setattr(token_cache, "backend", Spy)
     settings.REST_DURIN = {"TOKEN_CACHE_TIMEOUT": 30}
     long_lived = AuthToken.objects.create(user, make_client("long"))
     short_lived = AuthToken.objects.create(user, make_client("short", token_ttl=timedelta(seconds=10)))

@@ -23,8 +23,8 @@ class BrokenCache:
 
 
 def test_outage_falls_back_to_the_database_with_one_warning(api, token, monkeypatch, caplog, django_assert_num_queries):
-    monkeypatch.setattr(token_cache, "_cache", lambda: BrokenCache())
-    monkeypatch.setattr(token_cache._Outage, "failing", False)
+    monkeypatch.setattr(token_cache, "backend", lambda: BrokenCache())
+    monkeypatch.setattr(token_cache.Outage, "failing", False)
     with caplog.at_level(logging.WARNING, logger="durin"):
         for _ in range(5):
             with django_assert_num_queries(1):
@@ -40,7 +40,7 @@ def test_outage_falls_back_to_the_database_with_one_warning(api, token, monkeypa
 
 
 def test_logout_during_an_outage_still_logs_out(api, token, monkeypatch):
-    monkeypatch.setattr(token_cache, "_cache", lambda: BrokenCache())
+    monkeypatch.setattr(token_cache, "backend", lambda: BrokenCache())
     assert api.post(reverse("durin_logout"), **auth_header(token)).status_code == 204
     assert api.get(reverse("cached-whoami"), **auth_header(token)).status_code == 401
 

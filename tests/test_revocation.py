@@ -12,9 +12,10 @@ from django.urls import reverse
 
 from durin import cache as token_cache
 from durin.auth import TokenAuthentication
-from durin.models import AuthToken
+from durin.models import AuthToken, Client
+from durin.signals import token_revoked
 
-from .conftest import PASSWORD, auth_header
+from .conftest import PASSWORD, Received, auth_header
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CACHED = "cached-whoami"
@@ -74,18 +75,63 @@ def test_second_login_revokes_the_first_everywhere(api, warm):
     assert not cached_ok(api, warm)
 
 
-def test_deactivation(api, warm, user):
+def test_deactivation_revokes_every_token(api, warm, user, mobile, other_user, web):
+    second, bobs = AuthToken.objects.create(user, mobile), AuthToken.objects.create(other_user, web)
+    assert cached_ok(api, second)
+    with Received(token_revoked) as revoked:
+        user.is_active = False
+        user.save()
+    assert {r["reason"] for r in revoked} == {"deactivation"}
+    assert not cached_ok(api, warm) and not cached_ok(api, second)
+    assert cached_ok(api, bobs)
+
+
+def test_deactivation_without_revocation_still_reaches_the_cache(api, warm, user, settings):
+    settings.REST_DURIN = {"REVOKE_TOKENS_ON_DEACTIVATION": False}
     user.is_active = False
     user.save()
     response = api.get(reverse(CACHED), **auth_header(warm))
     assert response.json() == {"detail": "User inactive or deleted."}
+    user.is_active = True
+    user.save()
+    assert cached_ok(api, warm)
 
 
-def test_password_change_reaches_the_cached_user(api, warm, user):
+def test_password_change_revokes_every_token(api, warm, user):
+    with Received(token_revoked) as revoked:
+        user.set_password("another one")
+        user.save()
+    assert [r["reason"] for r in revoked] == ["password_change"]
+    assert not cached_ok(api, warm)
+
+
+def test_password_change_without_revocation_refreshes_the_cache(api, warm, user, settings):
+    settings.REST_DURIN = {"REVOKE_TOKENS_ON_PASSWORD_CHANGE": False}
     user.set_password("another one")
     user.save()
     cached, may_store = token_cache.read(warm.digest)
     assert cached is None and not may_store  # stale: the next request reads the database
+    assert cached_ok(api, warm)
+
+
+def test_password_rehash_on_login_is_not_a_password_change(api, warm, user, settings):
+    # A stronger hasher setting makes Django re-hash the same password at login.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    body = {"username": "alice", "password": PASSWORD, "client": "mobile"}
+    Client.objects.create(name="mobile")
+    assert api.post(reverse("durin_login"), body, format="json").status_code == 200
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_")
+    assert cached_ok(api, warm)
+
+
+def test_saves_that_change_nothing_sensitive_keep_tokens(api, warm, user):
+    user.first_name = "Alice"
+    user.save()
+    assert cached_ok(api, warm)
 
 
 def test_user_deletion(api, warm, user):

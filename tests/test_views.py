@@ -15,28 +15,11 @@ from django.utils.dateparse import parse_datetime
 from durin.models import AuthToken
 from durin.signals import token_issued, token_renewed, token_revoked
 
-from .conftest import PASSWORD, auth_header
+from .conftest import PASSWORD, Received, auth_header
 
 pytestmark = pytest.mark.django_db
 LOGIN = "durin_login"
 BAD_CREDENTIALS = {"non_field_errors": ["Unable to log in with provided credentials."]}
-
-
-class Received:
-    """Connects a receiver to ``signal`` for the duration of a ``with`` block."""
-
-    def __init__(self, signal):
-        self.signal, self.calls = signal, []
-
-    def __enter__(self):
-        self.signal.connect(self.receive, weak=False)
-        return self.calls
-
-    def __exit__(self, *exc):
-        self.signal.disconnect(self.receive)
-
-    def receive(self, sender, **kwargs):
-        self.calls.append(kwargs)
 
 
 def login(api, client="web", username="alice", password=PASSWORD, **extra):

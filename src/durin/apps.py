@@ -12,7 +12,7 @@ class DurinConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
         from django.core.signals import setting_changed
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_save, pre_save
 
         from . import checks as durin_checks
         from . import receivers
@@ -25,10 +25,15 @@ class DurinConfig(AppConfig):
             sender=AuthToken,
             dispatch_uid="durin.invalidate_deleted_token",
         )
-        post_save.connect(
-            receivers.invalidate_user_tokens,
+        pre_save.connect(
+            receivers.note_credential_change,
             sender=settings.AUTH_USER_MODEL,
-            dispatch_uid="durin.invalidate_user_tokens",
+            dispatch_uid="durin.note_credential_change",
+        )
+        post_save.connect(
+            receivers.revoke_or_invalidate_user_tokens,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="durin.revoke_or_invalidate_user_tokens",
         )
         checks.register(durin_checks.check_settings, checks.Tags.security)
         checks.register(durin_checks.check_api_access_client, checks.Tags.database)

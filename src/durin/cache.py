@@ -34,7 +34,7 @@ logger = logging.getLogger("durin")
 STALE = "stale"
 
 
-class _Outage:
+class Outage:
     """Remembers whether the cache is failing, so an outage is logged once, not per request."""
 
     failing = False
@@ -58,7 +58,7 @@ class _Outage:
             logger.warning("durin: the token cache %r answers again.", durin_settings.TOKEN_CACHE_ALIAS)
 
 
-def _cache() -> BaseCache:
+def backend() -> BaseCache:
     return caches[durin_settings.TOKEN_CACHE_ALIAS]
 
 
@@ -114,11 +114,11 @@ def _unpack(entry: Any) -> AuthToken | None:
 def read(digest: str) -> tuple[AuthToken | None, bool]:
     """``(token or None, whether the caller may store what it reads from the database)``."""
     try:
-        entry = _cache().get(cache_key(digest))
+        entry = backend().get(cache_key(digest))
     except Exception as exc:  # Any cache failure: the database is the source of truth.
-        _Outage.failed(exc)
+        Outage.failed(exc)
         return None, False
-    _Outage.answered()
+    Outage.answered()
     if entry is None:
         return None, True
     return _unpack(entry), False
@@ -139,9 +139,9 @@ def store(token: AuthToken) -> None:
     if timeout <= 0:
         return
     try:
-        _cache().add(cache_key(token.digest), _pack(token), timeout)
+        backend().add(cache_key(token.digest), _pack(token), timeout)
     except Exception as exc:
-        _Outage.failed(exc)
+        Outage.failed(exc)
 
 
 def invalidate(digests: Iterable[str]) -> None:
@@ -150,7 +150,7 @@ def invalidate(digests: Iterable[str]) -> None:
     if not markers:
         return
     try:
-        _cache().set_many(markers, max(durin_settings.TOKEN_CACHE_TIMEOUT, 1))
+        backend().set_many(markers, max(durin_settings.TOKEN_CACHE_TIMEOUT, 1))
     except Exception:
         logger.exception(
             "durin: could not mark %d token(s) stale in the cache %r; a revoked token may "

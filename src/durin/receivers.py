@@ -1,7 +1,7 @@
 """durin's own receivers, connected in ``DurinConfig.ready()``.
 
-They keep the token cache honest whatever deleted a token or changed a user
-(a view, the admin, a cascade, a shell), once the change has committed.
+They keep tokens and the token cache honest whatever deleted a token or changed
+a user (a view, the admin, a cascade, a shell), once the change has committed.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from typing import Any
 
 from django.db import router, transaction
 
-from . import cache
+from . import cache, services
 from .models import AuthToken
+from .settings import durin_settings
 
 
 def invalidate_deleted_token(sender: type[AuthToken], instance: AuthToken, **kwargs: Any) -> None:
@@ -19,14 +20,50 @@ def invalidate_deleted_token(sender: type[AuthToken], instance: AuthToken, **kwa
     transaction.on_commit(lambda: cache.invalidate([digest]), using=kwargs.get("using"))
 
 
-def invalidate_user_tokens(sender: type, instance: Any, **kwargs: Any) -> None:
-    """A saved user (deactivated, renamed, new password...) must not be served from the cache."""
+def _only(update_fields: Any, *names: str) -> bool:
+    return update_fields is not None and set(update_fields) <= set(names)
+
+
+def note_credential_change(sender: type, instance: Any, **kwargs: Any) -> None:
+    """``pre_save`` of the user model: does this save change the password or deactivate?"""
+    instance._durin_revoke_reason = None
     update_fields = kwargs.get("update_fields")
-    if kwargs.get("created") or (update_fields is not None and set(update_fields) <= {"last_login"}):
+    if instance._state.adding or instance.pk is None or _only(update_fields, "last_login"):
         return
-    digests = list(
-        AuthToken.objects.filter(user_id=instance.pk).values_list("digest", flat=True)
-    )
+    fields = {f.attname for f in sender._meta.concrete_fields} & {"password", "is_active"}
+    before = sender._default_manager.filter(pk=instance.pk).values(*fields).first()
+    if before is None:
+        return
+    # Django re-hashes a password on login when its hasher settings changed; that
+    # save (update_fields=["password"], no raw password kept) is not a new password.
+    rehash = _only(update_fields, "password") and getattr(instance, "_password", None) is None
+    if (
+        durin_settings.REVOKE_TOKENS_ON_PASSWORD_CHANGE
+        and "password" in before
+        and before["password"] != instance.password
+        and not rehash
+    ):
+        instance._durin_revoke_reason = "password_change"
+    elif (
+        durin_settings.REVOKE_TOKENS_ON_DEACTIVATION
+        and before.get("is_active")
+        and not instance.is_active
+    ):
+        instance._durin_revoke_reason = "deactivation"
+
+
+def revoke_or_invalidate_user_tokens(sender: type, instance: Any, **kwargs: Any) -> None:
+    """``post_save`` of the user model: revoke on a credential change, else refresh the cache."""
+    update_fields = kwargs.get("update_fields")
+    if kwargs.get("created") or _only(update_fields, "last_login"):
+        return
+    tokens = AuthToken.objects.filter(user_id=instance.pk)
+    reason = getattr(instance, "_durin_revoke_reason", None)
+    if reason:
+        services.revoke_tokens(tokens, reason)
+        return
+    # Anything else about the user (is_active, username...) may be in cached entries.
+    digests = list(tokens.values_list("digest", flat=True))
     if digests:
         transaction.on_commit(
             lambda: cache.invalidate(digests), using=router.db_for_write(AuthToken)

@@ -21,6 +21,7 @@ from rest_framework.viewsets import GenericViewSet
 from . import services
 from .auth import TokenAuthentication
 from .constants import MAX_REQUEST_BODY
+from .login_throttle import LoginThrottle
 from .models import AuthToken, Client
 from .permissions import IsTokenAuthenticated
 from .serializers import APIAccessTokenSerializer, TokenSessionsSerializer
@@ -146,7 +147,16 @@ class LoginView(DurinView):
         return data
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        request.user = self.validate_and_return_user(request)
+        data = request.data
+        throttle = LoginThrottle(request, data.get("username") if hasattr(data, "get") else None)
+        wait = throttle.wait()
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
+        try:
+            request.user = self.validate_and_return_user(request)
+        except ValidationError:
+            throttle.failed()
+            raise
         client = self.get_client_obj(request)
         token_obj = self.get_token_obj(request, client)
         user_logged_in.send(sender=request.user.__class__, request=request, user=request.user)
