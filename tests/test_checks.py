@@ -2,32 +2,78 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
 from durin.checks import check_api_access_client, check_settings
 
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}}
+
 
 def ids(messages):
     return [m.id for m in messages]
 
 
+def check(**overrides):
+    with override_settings(**overrides):
+        messages = check_settings()
+    assert all(m.hint for m in messages)
+    return ids(messages)
+
+
 def test_default_settings_are_clean():
-    assert check_settings() == []
+    assert check() == []
 
 
-def test_e001_too_little_randomness():
-    with override_settings(REST_DURIN={"TOKEN_CHARACTER_LENGTH": 30}):
-        assert ids(check_settings()) == ["durin.E001"]
-    with override_settings(REST_DURIN={"TOKEN_PREFIX": "has-dash"}):
-        assert ids(check_settings()) == ["durin.E001"]
+@pytest.mark.parametrize(
+    "rest_durin",
+    [{"TOKEN_CHARACTER_LENGTH": 30}, {"TOKEN_PREFIX": "has-dash"}, {"TOKEN_PREFIX": "p" * 40}],
+)
+def test_e001_token_format(rest_durin):
+    assert check(REST_DURIN=rest_durin) == ["durin.E001"]
+
+
+def test_e002_both_auth_classes():
+    both = ["durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication"]
+    assert check(REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": both}, CACHES=REDIS) == ["durin.E002"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEFAULT_TOKEN_TTL", 3600),
+        ("DEFAULT_TOKEN_TTL", timedelta(0)),
+        ("TOKEN_CHARACTER_LENGTH", "64"),
+        ("TOKEN_CACHE_TIMEOUT", True),
+        ("TOKEN_CACHE_TIMEOUT", -1),
+        ("AUTH_HEADER_PREFIX", "Two words"),
+        ("AUTHTOKEN_SELECT_RELATED_LIST", "user"),
+        ("ACCEPT_LEGACY_TOKENS", "no"),
+        ("MIN_REFRESH_INTERVAL", 1.5),
+        ("NUM_TRUSTED_PROXIES", -1),
+        ("LOGIN_THROTTLE_RATE", 10),
+        ("REVOKE_TOKENS_ON_DEACTIVATION", 1),
+    ],
+)
+def test_e003_wrong_type(name, value):
+    assert check(REST_DURIN={name: value}) == ["durin.E003"]
+
+
+@pytest.mark.parametrize("rate", ["10", "ten/m", "10/fortnight"])
+def test_e004_login_rate(rate):
+    assert check(REST_DURIN={"LOGIN_THROTTLE_RATE": rate}) == ["durin.E004"]
+
+
+def test_e005_unknown_cache_alias():
+    assert check(REST_DURIN={"TOKEN_CACHE_ALIAS": "tokens"}) == ["durin.E005"]
 
 
 def test_w001_include_token_setting():
-    with override_settings(REST_DURIN={"API_ACCESS_RESPONSE_INCLUDE_TOKEN": True}):
-        messages = check_settings()
-    assert ids(messages) == ["durin.W001"] and messages[0].hint
+    assert check(REST_DURIN={"API_ACCESS_RESPONSE_INCLUDE_TOKEN": True}) == ["durin.W001"]
 
 
 @pytest.mark.django_db
@@ -37,6 +83,16 @@ def test_w002_missing_api_access_client(make_client):
         assert check_api_access_client(databases=None) == []  # plain `check`: no query
         make_client("api")
         assert check_api_access_client(databases=["default"]) == []
+
+
+def test_w003_cached_class_on_a_process_local_cache():
+    cached = {"DEFAULT_AUTHENTICATION_CLASSES": ["durin.auth.CachedTokenAuthentication"]}
+    assert check(REST_FRAMEWORK=cached, CACHES=LOCMEM) == ["durin.W003"]
+    assert check(REST_FRAMEWORK=cached, CACHES=REDIS) == []
+
+
+def test_w004_unknown_key():
+    assert check(REST_DURIN={"TOKEN_TTL": timedelta(days=1)}) == ["durin.W004"]
 
 
 def test_checks_are_registered(capsys):

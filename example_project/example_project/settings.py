@@ -101,6 +101,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # runserver is one process, so a process-local token cache is coherent here; with
+    # several processes, set DURIN_DEMO_REDIS_URL instead of silencing this warning.
+    SILENCED_SYSTEM_CHECKS = ["durin.W003"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

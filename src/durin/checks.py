@@ -1,32 +1,105 @@
-"""System checks. Every id durin uses is listed here, once."""
+"""System checks. Every id durin uses is listed here, once.
+
+E001  TOKEN_CHARACTER_LENGTH / TOKEN_PREFIX cannot give a well-formed token.
+E002  Both TokenAuthentication and CachedTokenAuthentication are default classes.
+E003  A REST_DURIN setting has the wrong type or value.
+E004  LOGIN_THROTTLE_RATE is not a rate DRF understands.
+E005  TOKEN_CACHE_ALIAS names no cache in CACHES.
+W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
+W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
+W003  CachedTokenAuthentication on a cache that other processes cannot see.
+W004  REST_DURIN has a key durin does not know (a typo?).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError
 
 from . import crypto
-from .settings import durin_settings
+from .settings import DEFAULTS, durin_settings
 
-# E001: TOKEN_CHARACTER_LENGTH / TOKEN_PREFIX leave too little randomness.
-# W001: API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
-# W002: API_ACCESS_CLIENT_NAME names a client that does not exist.
+AUTH_CLASSES = ("durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication")
+PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def _int(minimum: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+
+def _is(*types: type) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, types)
+
+
+#: What each setting must be, in words for the message, and as a test.
+EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "DEFAULT_TOKEN_TTL": ("a positive timedelta", lambda v: isinstance(v, timedelta) and v > timedelta(0)),
+    "TOKEN_CHARACTER_LENGTH": ("an integer", _int(1)),
+    "USER_SERIALIZER": ("a dotted path, a serializer class or None", lambda v: v is None or isinstance(v, (str, type))),
+    "AUTH_HEADER_PREFIX": ("one word", lambda v: isinstance(v, str) and len(v.split()) == 1 and v.isascii()),
+    "EXPIRY_DATETIME_FORMAT": ("a format string or None", lambda v: v is None or isinstance(v, str)),
+    "TOKEN_CACHE_TIMEOUT": ("a number of seconds (>= 0)", _int(0)),
+    "REFRESH_TOKEN_ON_LOGIN": ("True or False", _is(bool)),
+    "AUTHTOKEN_SELECT_RELATED_LIST": ("a list of relation names", lambda v: not v or (isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v))),
+    "API_ACCESS_CLIENT_NAME": ("a client name or None", lambda v: v is None or isinstance(v, str)),
+    "API_ACCESS_EXCLUDE_FROM_SESSIONS": ("True or False", _is(bool)),
+    "API_ACCESS_RESPONSE_INCLUDE_TOKEN": ("True or False", _is(bool)),
+    "TOKEN_PREFIX": ("a string", _is(str)),
+    "ACCEPT_LEGACY_TOKENS": ("True or False", _is(bool)),
+    "TOKEN_CACHE_ALIAS": ("a cache alias", _is(str)),
+    "MIN_REFRESH_INTERVAL": ("a number of seconds (>= 0) or None", lambda v: v is None or _int(0)(v)),
+    "LOGIN_THROTTLE_RATE": ("a rate such as '10/m', or None", lambda v: v is None or isinstance(v, str)),
+    "REVOKE_TOKENS_ON_PASSWORD_CHANGE": ("True or False", _is(bool)),
+    "REVOKE_TOKENS_ON_DEACTIVATION": ("True or False", _is(bool)),
+    "NUM_TRUSTED_PROXIES": ("a whole number (>= 0)", _int(0)),
+    "CLIENT_IP_HEADER": ("a request.META key", _is(str)),
+}
+
+
+def _user_settings() -> dict[str, Any]:
+    value = getattr(settings, "REST_DURIN", None) or {}
+    return value if isinstance(value, dict) else {}
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    user_settings = _user_settings()
     messages: list[CheckMessage] = []
-    try:
-        crypto.generate_token(durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX)
-    except (ValueError, TypeError) as exc:
+    for name in sorted(set(user_settings) - set(DEFAULTS)):
         messages.append(
-            Error(
-                f"durin cannot issue tokens with these settings: {exc}",
-                hint="Raise REST_DURIN['TOKEN_CHARACTER_LENGTH'] or shorten TOKEN_PREFIX.",
-                id="durin.E001",
+            Warning(
+                f"REST_DURIN[{name!r}] is not a durin setting and is ignored.",
+                hint="Check the spelling against durin's settings table in its README.",
+                id="durin.W004",
             )
         )
+    wrong = {
+        name: words
+        for name, (words, valid) in EXPECTED.items()
+        if name in user_settings and not valid(user_settings[name])
+    }
+    for name, words in wrong.items():
+        messages.append(
+            Error(
+                f"REST_DURIN[{name!r}] is {user_settings[name]!r}; it must be {words}.",
+                hint=f"Fix it, or remove it to use the default ({DEFAULTS[name]!r}).",
+                id="durin.E003",
+            )
+        )
+    if not {"TOKEN_CHARACTER_LENGTH", "TOKEN_PREFIX"} & set(wrong):
+        messages += _check_token_format()
+    if "LOGIN_THROTTLE_RATE" not in wrong:
+        messages += _check_login_rate()
+    if "TOKEN_CACHE_ALIAS" not in wrong:
+        messages += _check_cache()
+    messages += _check_auth_classes()
     if durin_settings.API_ACCESS_RESPONSE_INCLUDE_TOKEN:
         messages.append(
             Warning(
@@ -37,6 +110,83 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     return messages
+
+
+def _check_token_format() -> list[CheckMessage]:
+    try:
+        crypto.generate_token(durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX)
+    except ValueError as exc:
+        return [
+            Error(
+                f"durin cannot issue tokens with these settings: {exc}",
+                hint="Raise REST_DURIN['TOKEN_CHARACTER_LENGTH'] or shorten TOKEN_PREFIX.",
+                id="durin.E001",
+            )
+        ]
+    return []
+
+
+def _check_login_rate() -> list[CheckMessage]:
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rate = durin_settings.LOGIN_THROTTLE_RATE
+    try:
+        SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+    except (ValueError, KeyError, IndexError):
+        return [
+            Error(
+                f"LOGIN_THROTTLE_RATE {rate!r} is not a rate.",
+                hint="Use 'number/period' with a period of s, m, h or d ('10/m'), or None.",
+                id="durin.E004",
+            )
+        ]
+    return []
+
+
+def _check_cache() -> list[CheckMessage]:
+    alias = durin_settings.TOKEN_CACHE_ALIAS
+    caches = getattr(settings, "CACHES", {"default": {}})
+    if alias not in caches:
+        return [
+            Error(
+                f"TOKEN_CACHE_ALIAS is {alias!r}, but CACHES has no such cache.",
+                hint=f"Use one of {sorted(caches)} or add {alias!r} to CACHES.",
+                id="durin.E005",
+            )
+        ]
+    backend = caches[alias].get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
+    if "durin.auth.CachedTokenAuthentication" in _default_auth_classes() and backend in PROCESS_LOCAL_CACHES:
+        return [
+            Warning(
+                f"CachedTokenAuthentication uses the cache {alias!r} ({backend.rsplit('.', 1)[-1]}), "
+                "which each process keeps to itself: with several processes, a revoked token "
+                "stays valid in the others for up to TOKEN_CACHE_TIMEOUT seconds.",
+                hint="Point TOKEN_CACHE_ALIAS at a shared cache (Redis, Memcached), or "
+                "silence durin.W003 if the site runs in a single process.",
+                id="durin.W003",
+            )
+        ]
+    return []
+
+
+def _default_auth_classes() -> list[str]:
+    rest_framework = getattr(settings, "REST_FRAMEWORK", None) or {}
+    classes = rest_framework.get("DEFAULT_AUTHENTICATION_CLASSES", [])
+    return [c if isinstance(c, str) else f"{c.__module__}.{c.__qualname__}" for c in classes]
+
+
+def _check_auth_classes() -> list[CheckMessage]:
+    if all(name in _default_auth_classes() for name in AUTH_CLASSES):
+        return [
+            Error(
+                "Both TokenAuthentication and CachedTokenAuthentication are in "
+                "DEFAULT_AUTHENTICATION_CLASSES: only the first one listed ever decides on a "
+                "durin token, so the other is dead configuration (and the cache may never be used).",
+                hint="Keep one of them.",
+                id="durin.E002",
+            )
+        ]
+    return []
 
 
 def check_api_access_client(
