@@ -242,3 +242,19 @@ def test_generated_tokens_pass_the_checksum_and_are_unique(user, web):
     tokens = {AuthToken.objects.create(user, web).token for _ in range(5)}
     assert len(tokens) == 5
     assert all(crypto.has_valid_checksum(t) for t in tokens)
+
+
+@pytest.mark.parametrize("language", ["ru", "zh-hans", "de"])
+def test_translated_messages_keep_an_ascii_challenge(api, token, settings, language):
+    settings.MIDDLEWARE = ["django.middleware.locale.LocaleMiddleware", *settings.MIDDLEWARE]
+    from django.utils import translation
+
+    try:
+        response = api.get(reverse("whoami"), HTTP_AUTHORIZATION="Token nope", HTTP_ACCEPT_LANGUAGE=language)
+    finally:
+        translation.activate(settings.LANGUAGE_CODE)
+    assert response.status_code == 401
+    assert response.json()["detail"] != "Invalid token."  # translated body...
+    assert response["WWW-Authenticate"] == (  # ...ASCII challenge
+        'Token error="invalid_token", error_description="Invalid token."'
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -25,8 +25,17 @@ from .signals import token_expired
 MAX_TOKEN_LENGTH = 512
 
 
-def _failed(message: str, code: str) -> exceptions.AuthenticationFailed:
-    return exceptions.AuthenticationFailed(message, code=code)
+def _failed(message: Any, code: str) -> exceptions.AuthenticationFailed:
+    exc = exceptions.AuthenticationFailed(message, code=code)
+    exc.untranslated = message  # type: ignore[attr-defined]  # for WWW-Authenticate
+    return exc
+
+
+def _ascii_description(message: Any) -> str:
+    """RFC 6750 wants ``error_description`` in printable ASCII, without quotes or backslashes."""
+    with translation.override(None):
+        text = str(message)
+    return "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
 
 
 def _header_bytes(request: Request) -> tuple[bytes, bool]:
@@ -64,7 +73,7 @@ class TokenAuthentication(BaseAuthentication):
             return self._authenticate_parts(parts, unencodable)
         except exceptions.AuthenticationFailed as exc:
             # Remembered for authenticate_header(): a token was presented and refused.
-            request._durin_refusal = str(exc.detail)  # type: ignore[attr-defined]
+            request._durin_refusal = getattr(exc, "untranslated", exc.detail)  # type: ignore[attr-defined]
             raise
 
     def _authenticate_parts(self, parts: list[bytes], unencodable: bool) -> tuple[Any, AuthToken]:
@@ -146,7 +155,7 @@ class TokenAuthentication(BaseAuthentication):
         refusal = getattr(request, "_durin_refusal", None)
         if refusal is None:
             return self.keyword
-        description = refusal.replace("\\", "").replace('"', "'")
+        description = _ascii_description(refusal)
         return f'{self.keyword} error="invalid_token", error_description="{description}"'
 
 
