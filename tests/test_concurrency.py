@@ -1,0 +1,95 @@
+"""Session limits hold under real concurrent requests (real threads, a real server database)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from durin.models import AuthToken
+
+from .conftest import PASSWORD, auth_header
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        "sqlite" in settings.DATABASES["default"]["ENGINE"],
+        reason="SQLite in memory is one connection per thread; this runs in the PostgreSQL pass",
+    ),
+]
+
+
+def in_threads(count: int, request: Callable[[APIClient], Any]) -> list[Any]:
+    """Run ``request`` in ``count`` threads released at the same instant."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def work(i: int) -> None:
+        try:
+            api = APIClient()
+            barrier.wait()
+            results[i] = request(api)
+        except Exception as exc:  # reported by the assertions below
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_fifty_concurrent_logins_leave_at_most_the_limit(user, make_client, limit):
+    client = make_client("web", session_limit=limit)
+    body = {"username": "alice", "password": PASSWORD, "client": "web"}
+    responses = in_threads(50, lambda api: api.post(reverse("durin_login"), body, format="json"))
+
+    assert [getattr(r, "status_code", r) for r in responses] == [200] * 50
+    tokens = [r.json()["token"] for r in responses]
+    assert len(set(tokens)) == 50
+    live = AuthToken.objects.filter(user=user, client=client)
+    assert live.count() == limit
+    check = APIClient()
+    answers = {t: check.get(reverse("whoami"), **auth_header(t)) for t in tokens}
+    valid = [t for t, a in answers.items() if a.status_code == 200]
+    assert len(valid) == limit
+    refused = [a for a in answers.values() if a.status_code != 200]
+    assert all(a.status_code == 401 and a.json() == {"detail": "Invalid token."} for a in refused)
+
+
+def test_concurrent_api_key_requests_issue_exactly_one(user, make_client, settings):
+    make_client("api", session_limit=None)
+    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api"}
+    login = AuthToken.objects.create(user, make_client("web"))
+    responses = in_threads(
+        10, lambda api: api.post(reverse("durin_apiaccess"), **auth_header(login))
+    )
+    codes = sorted(getattr(r, "status_code", r) for r in responses)
+    assert codes == [201] + [400] * 9
+    assert AuthToken.objects.filter(user=user, client__name="api").count() == 1
+
+
+def test_logout_racing_refresh_never_resurrects(user, make_client):
+    token = AuthToken.objects.create(user, make_client("web"))
+    for _ in range(5):
+        token = AuthToken.objects.create(user, token.client)
+        results = in_threads(
+            2,
+            lambda api: (
+                api.post(reverse("durin_logout"), **auth_header(token)),
+                api.post(reverse("durin_refresh"), **auth_header(token)),
+            ),
+        )
+        codes = {r.status_code for pair in results for r in pair}
+        assert codes <= {200, 204, 401}, codes
+        assert not AuthToken.objects.filter(digest=token.digest).exists()
