@@ -6,7 +6,7 @@
 - ``token_issued(request, token_id, user, client)``: a token was issued, by any path.
 - ``token_revoked(request, token_id, user_id, client_id, reason)``: a token was revoked on
   purpose; ``reason`` is one of ``logout``, ``logout_all``, ``session_limit``,
-  ``session_delete``, ``api_key_delete``, ``admin``.
+  ``session_delete``, ``api_key_delete``, ``admin``, ``password_change``, ``deactivation``.
 """
 
 from __future__ import annotations
