@@ -49,6 +49,8 @@ if DB == "postgres":
             "PORT": os.environ.get("PGPORT", "5432"),
             "NAME": "test",
             "USER": os.environ.get("PGUSER", "postgres"),
+            # Separate runs at once (a developer and CI) need separate test databases.
+            "TEST": {"NAME": os.environ.get("DURIN_TEST_DB_NAME", "test_durin")},
         }
     }
 elif DB == "mysql":
@@ -60,6 +62,7 @@ elif DB == "mysql":
             "NAME": "test",
             "USER": "root",
             "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"NAME": os.environ.get("DURIN_TEST_DB_NAME", "test_durin")},
         }
     }
 else:

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -56,7 +55,11 @@ def test_no_header_returns_none_so_the_next_class_may_try():
     [
         ("Token", "Invalid token header. No credentials provided.", "token_header_empty"),
         ("Token   ", "Invalid token header. No credentials provided.", "token_header_empty"),
-        ("Token a b", "Invalid token header. Token string should not contain spaces.", "token_header_spaces"),
+        (
+            "Token a b",
+            "Invalid token header. Token string should not contain spaces.",
+            "token_header_spaces",
+        ),
         ("Token not-a-token", "Invalid token.", "token_invalid"),
         ("Token " + "A" * 64, "Invalid token.", "token_invalid"),
         ("Token " + "a" * 100000, "Invalid token.", "token_invalid"),
@@ -107,7 +110,9 @@ def test_text_beyond_latin1_is_refused_not_a_500(api, url, token):
 
 @pytest.mark.parametrize("url", URLS)
 def test_valid_utf8_but_not_a_token_is_invalid(api, url, token):
-    response = api.get(reverse(url), HTTP_AUTHORIZATION="Token caf\u00e9".encode().decode("latin-1"))
+    response = api.get(
+        reverse(url), HTTP_AUTHORIZATION="Token caf\u00e9".encode().decode("latin-1")
+    )
     assert refusal(response) == "Invalid token."
 
 
@@ -188,7 +193,9 @@ def test_zero_queries_and_no_cache_lookup_for_malformed_tokens(token, auth_class
             _authenticate(auth_class, bad)
 
 
-def test_legacy_hex_tokens_cost_one_lookup_unless_turned_off(token, django_assert_num_queries, settings):
+def test_legacy_hex_tokens_cost_one_lookup_unless_turned_off(
+    token, django_assert_num_queries, settings
+):
     legacy = "ab" * 32
     with django_assert_num_queries(1), pytest.raises(Exception, match="Invalid token."):
         _authenticate(TokenAuthentication, legacy)
@@ -224,7 +231,9 @@ def test_cache_timeout_is_the_setting_or_the_time_left(user, make_client, settin
     monkeypatch.setattr(token_cache, "backend", Spy)
     settings.REST_DURIN = {"TOKEN_CACHE_TIMEOUT": 30}
     long_lived = AuthToken.objects.create(user, make_client("long"))
-    short_lived = AuthToken.objects.create(user, make_client("short", token_ttl=timedelta(seconds=10)))
+    short_lived = AuthToken.objects.create(
+        user, make_client("short", token_ttl=timedelta(seconds=10))
+    )
     _authenticate(CachedTokenAuthentication, long_lived)
     _authenticate(CachedTokenAuthentication, short_lived)
     assert timeouts[0] == 30 and 0 < timeouts[1] <= 10
@@ -250,7 +259,9 @@ def test_translated_messages_keep_an_ascii_challenge(api, token, settings, langu
     from django.utils import translation
 
     try:
-        response = api.get(reverse("whoami"), HTTP_AUTHORIZATION="Token nope", HTTP_ACCEPT_LANGUAGE=language)
+        response = api.get(
+            reverse("whoami"), HTTP_AUTHORIZATION="Token nope", HTTP_ACCEPT_LANGUAGE=language
+        )
     finally:
         translation.activate(settings.LANGUAGE_CODE)
     assert response.status_code == 401

@@ -22,7 +22,9 @@ class BrokenCache:
         return fail
 
 
-def test_outage_falls_back_to_the_database_with_one_warning(api, token, monkeypatch, caplog, django_assert_num_queries):
+def test_outage_falls_back_to_the_database_with_one_warning(
+    api, token, monkeypatch, caplog, django_assert_num_queries
+):
     monkeypatch.setattr(token_cache, "backend", lambda: BrokenCache())
     monkeypatch.setattr(token_cache.Outage, "failing", False)
     with caplog.at_level(logging.WARNING, logger="durin"):

@@ -11,7 +11,9 @@ from django.test import override_settings
 from durin.checks import check_api_access_client, check_settings
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}}
+REDIS = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}
+}
 
 
 def ids(messages):
@@ -39,7 +41,9 @@ def test_e001_token_format(rest_durin):
 
 def test_e002_both_auth_classes():
     both = ["durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication"]
-    assert check(REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": both}, CACHES=REDIS) == ["durin.E002"]
+    assert check(REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": both}, CACHES=REDIS) == [
+        "durin.E002"
+    ]
 
 
 @pytest.mark.parametrize(

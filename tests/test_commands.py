@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 def test_create_client_with_1x_arguments():
     out = StringIO()
-    call_command("create_client", "web", "--token-ttl", "2 00:00:00", "--throttle-rate", "100/h", stdout=out)
+    call_command(
+        "create_client", "web", "--token-ttl", "2 00:00:00", "--throttle-rate", "100/h", stdout=out
+    )
     client = Client.objects.get(name="web")
     assert (client.token_ttl, client.throttle_rate) == (timedelta(days=2), "100/h")
     assert "Client web created!" in out.getvalue()
@@ -23,8 +25,14 @@ def test_create_client_with_1x_arguments():
 
 def test_create_client_with_new_arguments():
     call_command(
-        "create_client", "mobile", "--session-limit", "3", "--refuse-at-limit",
-        "--auto-refresh", "--max-token-lifetime", "90 00:00:00",
+        "create_client",
+        "mobile",
+        "--session-limit",
+        "3",
+        "--refuse-at-limit",
+        "--auto-refresh",
+        "--max-token-lifetime",
+        "90 00:00:00",
     )
     client = Client.objects.get(name="mobile")
     assert client.session_limit == 3

@@ -80,16 +80,17 @@ def test_concurrent_api_key_requests_issue_exactly_one(user, make_client, settin
 
 
 def test_logout_racing_refresh_never_resurrects(user, make_client):
-    token = AuthToken.objects.create(user, make_client("web"))
+    client = make_client("web", session_limit=None)
+
+    def logout_then_refresh(api: APIClient, token: AuthToken) -> list[Any]:
+        return [
+            api.post(reverse("durin_logout"), **auth_header(token)),
+            api.post(reverse("durin_refresh"), **auth_header(token)),
+        ]
+
     for _ in range(5):
-        token = AuthToken.objects.create(user, token.client)
-        results = in_threads(
-            2,
-            lambda api: (
-                api.post(reverse("durin_logout"), **auth_header(token)),
-                api.post(reverse("durin_refresh"), **auth_header(token)),
-            ),
-        )
+        token = AuthToken.objects.create(user, client)
+        results = in_threads(2, lambda api, token=token: logout_then_refresh(api, token))
         codes = {r.status_code for pair in results for r in pair}
         assert codes <= {200, 204, 401}, codes
         assert not AuthToken.objects.filter(digest=token.digest).exists()

@@ -45,4 +45,6 @@ def test_legacy_shape():
 
 
 def test_digest_is_unkeyed_sha256():
-    assert crypto.digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert (
+        crypto.digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )

@@ -85,10 +85,28 @@ def test_rate_setting_and_off(api, user, web, settings):
 
 def test_behind_a_trusted_proxy_the_forwarded_address_counts(api, user, web, settings):
     settings.REST_DURIN = {"NUM_TRUSTED_PROXIES": 1}
-    for i in range(10):
+    for _ in range(10):
         body = {"username": "alice", "password": "wrong", "client": "web"}
-        api.post(reverse("durin_login"), body, format="json", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+        api.post(
+            reverse("durin_login"),
+            body,
+            format="json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.5",
+        )
     body = {"username": "alice", "password": PASSWORD, "client": "web"}
-    blocked = api.post(reverse("durin_login"), body, format="json", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
-    other = api.post(reverse("durin_login"), body, format="json", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.6")
+    blocked = api.post(
+        reverse("durin_login"),
+        body,
+        format="json",
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+    other = api.post(
+        reverse("durin_login"),
+        body,
+        format="json",
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.6",
+    )
     assert (blocked.status_code, other.status_code) == (429, 200)

@@ -8,7 +8,13 @@ from django.test import override_settings
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "rest_durin",
-    [{}, {"TOKEN_CHARACTER_LENGTH": 128, "DEFAULT_TOKEN_TTL": __import__("datetime").timedelta(days=9)}],
+    [
+        {},
+        {
+            "TOKEN_CHARACTER_LENGTH": 128,
+            "DEFAULT_TOKEN_TTL": __import__("datetime").timedelta(days=9),
+        },
+    ],
 )
 def test_no_missing_migrations_whatever_the_settings(rest_durin):
     with override_settings(REST_DURIN=rest_durin):

@@ -41,7 +41,9 @@ def test_token_length_and_prefix_follow_settings(user, web):
 
 
 def test_too_short_tokens_are_refused(user, web):
-    with override_settings(REST_DURIN={"TOKEN_CHARACTER_LENGTH": 40, "TOKEN_PREFIX": "long_prefix_"}):
+    with override_settings(
+        REST_DURIN={"TOKEN_CHARACTER_LENGTH": 40, "TOKEN_PREFIX": "long_prefix_"}
+    ):
         with pytest.raises(ValueError, match="at least 33"):
             AuthToken.objects.create(user, web)
 
@@ -68,7 +70,11 @@ def test_client_defaults_follow_settings_at_creation_time():
         client = Client.objects.create(name="c")
         assert get_DEFAULT_TOKEN_TTL() == timedelta(hours=3)
     assert client.token_ttl == timedelta(hours=3)
-    assert (client.session_limit, client.auto_refresh, client.max_token_lifetime) == (1, False, None)
+    assert (client.session_limit, client.auto_refresh, client.max_token_lifetime) == (
+        1,
+        False,
+        None,
+    )
 
 
 @pytest.mark.parametrize("rate", ["100/h", "2/minute", "5/s", "1/d", ""])

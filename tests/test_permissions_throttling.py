@@ -49,7 +49,10 @@ def test_client_rate_overrides_the_default(api, user, make_client, settings):
 
 def test_throttle_is_per_user_and_client(api, user, other_user, make_client):
     client = make_client("strict", throttle_rate="1/m")
-    mine, bobs = AuthToken.objects.create(user, client), AuthToken.objects.create(other_user, client)
+    mine, bobs = (
+        AuthToken.objects.create(user, client),
+        AuthToken.objects.create(other_user, client),
+    )
     assert _statuses(api, mine, 2) == [200, 429]
     assert _statuses(api, bobs, 1) == [200]
 

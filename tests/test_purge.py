@@ -25,7 +25,10 @@ def tokens(user, web):
         AuthToken.objects.bulk_create(
             AuthToken(
                 digest=crypto.digest(crypto.generate_token(64)),
-                user=user, client=web, created=now - timedelta(days=2), expiry=expiry,
+                user=user,
+                client=web,
+                created=now - timedelta(days=2),
+                expiry=expiry,
             )
             for _ in range(count)
         )

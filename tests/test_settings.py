@@ -7,12 +7,10 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
+# Imported once, at module level, as user code would.
 from durin.settings import DEFAULTS, durin_settings
 
-# Imported once, at module level, as user code would.
-from durin import settings as durin_settings_module
-
-held = durin_settings_module.durin_settings
+held = durin_settings
 
 
 def test_defaults_are_the_1x_ones():

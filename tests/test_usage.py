@@ -93,7 +93,10 @@ def test_sliding_expiry(api, user, make_client):
 
 def test_sliding_expiry_is_capped_by_max_token_lifetime(api, user, make_client):
     client = make_client(
-        "slide", token_ttl=timedelta(hours=1), auto_refresh=True, max_token_lifetime=timedelta(hours=2)
+        "slide",
+        token_ttl=timedelta(hours=1),
+        auto_refresh=True,
+        max_token_lifetime=timedelta(hours=2),
     )
     token = AuthToken.objects.create(user, client)
     for minutes in (50, 100):
@@ -118,7 +121,9 @@ def login(api, **meta):
 
 
 def test_metadata_recorded_at_login(api, user, web):
-    token = login(api, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="x" * 1000, HTTP_X_FORWARDED_FOR="1.2.3.4")
+    token = login(
+        api, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="x" * 1000, HTTP_X_FORWARDED_FOR="1.2.3.4"
+    )
     assert token.ip_address == "203.0.113.9"  # the header is not trusted by default
     assert token.user_agent == "x" * 256
 

@@ -72,9 +72,18 @@ def test_login_expiry_format(api, user, web, settings):
     [
         ({"username": "alice", "password": PASSWORD}, "No client specified."),
         ({"username": "alice", "password": PASSWORD, "client": ""}, "No client specified."),
-        ({"username": "alice", "password": PASSWORD, "client": "nope"}, "No client with that name."),
-        ({"username": "alice", "password": PASSWORD, "client": "web\x00"}, "No client with that name."),
-        ({"username": "alice", "password": PASSWORD, "client": "w" * 10000}, "No client with that name."),
+        (
+            {"username": "alice", "password": PASSWORD, "client": "nope"},
+            "No client with that name.",
+        ),
+        (
+            {"username": "alice", "password": PASSWORD, "client": "web\x00"},
+            "No client with that name.",
+        ),
+        (
+            {"username": "alice", "password": PASSWORD, "client": "w" * 10000},
+            "No client with that name.",
+        ),
     ],
 )
 def test_login_client_errors(api, user, web, body, detail):
@@ -245,7 +254,9 @@ def test_refresh_extends_expiry_by_the_client_ttl(api, token, web):
 
 
 def test_refresh_is_capped_by_max_token_lifetime(api, user, make_client):
-    client = make_client("capped", token_ttl=timedelta(days=1), max_token_lifetime=timedelta(hours=30))
+    client = make_client(
+        "capped", token_ttl=timedelta(days=1), max_token_lifetime=timedelta(hours=30)
+    )
     token = AuthToken.objects.create(user, client)
     assert token.expiry == token.created + timedelta(days=1)
     with time_machine.travel(token.created + timedelta(hours=20), tick=False):
@@ -290,10 +301,22 @@ def test_sessions_list(api, token, user, other_user, mobile, make_client):
     assert expired.pk not in [s["id"] for s in sessions]
     current = sessions[1]
     assert set(current) == {
-        "id", "client", "created", "expiry", "has_expired", "is_current",
-        "expires_in_str", "last_used", "ip_address", "user_agent",
+        "id",
+        "client",
+        "created",
+        "expiry",
+        "has_expired",
+        "is_current",
+        "expires_in_str",
+        "last_used",
+        "ip_address",
+        "user_agent",
     }
-    assert (current["client"], current["is_current"], current["has_expired"]) == ("web", True, False)
+    assert (current["client"], current["is_current"], current["has_expired"]) == (
+        "web",
+        True,
+        False,
+    )
     assert sessions[0]["is_current"] is False
     text = response.content.decode()
     assert token.digest not in text and token.token not in text
@@ -304,21 +327,28 @@ def test_sessions_exclude_api_access_when_asked(api, token, user, make_client, s
     settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api"}
     url = reverse("durin_tokensessions-list")
     assert len(api.get(url, **auth_header(token)).json()) == 2
-    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api", "API_ACCESS_EXCLUDE_FROM_SESSIONS": True}
+    settings.REST_DURIN = {
+        "API_ACCESS_CLIENT_NAME": "api",
+        "API_ACCESS_EXCLUDE_FROM_SESSIONS": True,
+    }
     assert [s["client"] for s in api.get(url, **auth_header(token)).json()] == ["web"]
 
 
 def test_session_delete(api, token, user, mobile):
     other = AuthToken.objects.create(user, mobile)
     with Received(token_revoked) as revoked:
-        response = api.delete(reverse("durin_tokensessions-detail", args=[other.pk]), **auth_header(token))
+        response = api.delete(
+            reverse("durin_tokensessions-detail", args=[other.pk]), **auth_header(token)
+        )
     assert response.status_code == 204
     assert whoami(api, other).status_code == 401
     assert [r["reason"] for r in revoked] == ["session_delete"]
 
 
 def test_session_delete_of_the_current_token_is_400(api, token):
-    response = api.delete(reverse("durin_tokensessions-detail", args=[token.pk]), **auth_header(token))
+    response = api.delete(
+        reverse("durin_tokensessions-detail", args=[token.pk]), **auth_header(token)
+    )
     assert response.status_code == 400
     assert "logout" in response.json()["detail"]
     assert whoami(api, token).status_code == 200
@@ -326,7 +356,9 @@ def test_session_delete_of_the_current_token_is_400(api, token):
 
 def test_session_delete_of_someone_elses_token_is_404(api, token, other_user, web):
     bobs = AuthToken.objects.create(other_user, web)
-    response = api.delete(reverse("durin_tokensessions-detail", args=[bobs.pk]), **auth_header(token))
+    response = api.delete(
+        reverse("durin_tokensessions-detail", args=[bobs.pk]), **auth_header(token)
+    )
     assert response.status_code == 404
     assert whoami(api, bobs).status_code == 200
 
@@ -366,7 +398,10 @@ def test_api_access_lifecycle(api, token, api_access):
 
 
 def test_api_access_include_token_setting_cannot_leak(api, token, api_access, settings):
-    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api", "API_ACCESS_RESPONSE_INCLUDE_TOKEN": True}
+    settings.REST_DURIN = {
+        "API_ACCESS_CLIENT_NAME": "api",
+        "API_ACCESS_RESPONSE_INCLUDE_TOKEN": True,
+    }
     api.post(reverse("durin_apiaccess"), **auth_header(token))
     assert "token" not in api.get(reverse("durin_apiaccess"), **auth_header(token)).json()
 

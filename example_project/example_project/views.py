@@ -1,11 +1,12 @@
 """Endpoints that show what a durin token gives a view: the user, and the client it was issued for."""
 
 from django.urls import reverse
-from durin.permissions import AllowSpecificClients
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from durin.permissions import AllowSpecificClients
 
 
 class IndexView(APIView):
@@ -25,7 +26,9 @@ class IndexView(APIView):
             "web_only": "web-only",
             "admin": "admin:index",
         }
-        return Response({key: request.build_absolute_uri(reverse(name)) for key, name in names.items()})
+        return Response(
+            {key: request.build_absolute_uri(reverse(name)) for key, name in names.items()}
+        )
 
 
 def client_name(request: Request) -> str | None:

@@ -55,7 +55,9 @@ class Outage:
     def answered(cls) -> None:
         if cls.failing:
             cls.failing = False
-            logger.warning("durin: the token cache %r answers again.", durin_settings.TOKEN_CACHE_ALIAS)
+            logger.warning(
+                "durin: the token cache %r answers again.", durin_settings.TOKEN_CACHE_ALIAS
+            )
 
 
 def backend() -> BaseCache:

@@ -41,22 +41,43 @@ def _is(*types: type) -> Callable[[Any], bool]:
 
 #: What each setting must be, in words for the message, and as a test.
 EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "DEFAULT_TOKEN_TTL": ("a positive timedelta", lambda v: isinstance(v, timedelta) and v > timedelta(0)),
+    "DEFAULT_TOKEN_TTL": (
+        "a positive timedelta",
+        lambda v: isinstance(v, timedelta) and v > timedelta(0),
+    ),
     "TOKEN_CHARACTER_LENGTH": ("an integer", _int(1)),
-    "USER_SERIALIZER": ("a dotted path, a serializer class or None", lambda v: v is None or isinstance(v, (str, type))),
-    "AUTH_HEADER_PREFIX": ("one word", lambda v: isinstance(v, str) and len(v.split()) == 1 and v.isascii()),
-    "EXPIRY_DATETIME_FORMAT": ("a format string or None", lambda v: v is None or isinstance(v, str)),
+    "USER_SERIALIZER": (
+        "a dotted path, a serializer class or None",
+        lambda v: v is None or isinstance(v, (str, type)),
+    ),
+    "AUTH_HEADER_PREFIX": (
+        "one word",
+        lambda v: isinstance(v, str) and len(v.split()) == 1 and v.isascii(),
+    ),
+    "EXPIRY_DATETIME_FORMAT": (
+        "a format string or None",
+        lambda v: v is None or isinstance(v, str),
+    ),
     "TOKEN_CACHE_TIMEOUT": ("a number of seconds (>= 0)", _int(0)),
     "REFRESH_TOKEN_ON_LOGIN": ("True or False", _is(bool)),
-    "AUTHTOKEN_SELECT_RELATED_LIST": ("a list of relation names", lambda v: not v or (isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v))),
+    "AUTHTOKEN_SELECT_RELATED_LIST": (
+        "a list of relation names",
+        lambda v: not v or (isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)),
+    ),
     "API_ACCESS_CLIENT_NAME": ("a client name or None", lambda v: v is None or isinstance(v, str)),
     "API_ACCESS_EXCLUDE_FROM_SESSIONS": ("True or False", _is(bool)),
     "API_ACCESS_RESPONSE_INCLUDE_TOKEN": ("True or False", _is(bool)),
     "TOKEN_PREFIX": ("a string", _is(str)),
     "ACCEPT_LEGACY_TOKENS": ("True or False", _is(bool)),
     "TOKEN_CACHE_ALIAS": ("a cache alias", _is(str)),
-    "MIN_REFRESH_INTERVAL": ("a number of seconds (>= 0) or None", lambda v: v is None or _int(0)(v)),
-    "LOGIN_THROTTLE_RATE": ("a rate such as '10/m', or None", lambda v: v is None or isinstance(v, str)),
+    "MIN_REFRESH_INTERVAL": (
+        "a number of seconds (>= 0) or None",
+        lambda v: v is None or _int(0)(v),
+    ),
+    "LOGIN_THROTTLE_RATE": (
+        "a rate such as '10/m', or None",
+        lambda v: v is None or isinstance(v, str),
+    ),
     "REVOKE_TOKENS_ON_PASSWORD_CHANGE": ("True or False", _is(bool)),
     "REVOKE_TOKENS_ON_DEACTIVATION": ("True or False", _is(bool)),
     "NUM_TRUSTED_PROXIES": ("a whole number (>= 0)", _int(0)),
@@ -155,7 +176,10 @@ def _check_cache() -> list[CheckMessage]:
             )
         ]
     backend = caches[alias].get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
-    if "durin.auth.CachedTokenAuthentication" in _default_auth_classes() and backend in PROCESS_LOCAL_CACHES:
+    if (
+        "durin.auth.CachedTokenAuthentication" in _default_auth_classes()
+        and backend in PROCESS_LOCAL_CACHES
+    ):
         return [
             Warning(
                 f"CachedTokenAuthentication uses the cache {alias!r} ({backend.rsplit('.', 1)[-1]}), "

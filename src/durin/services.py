@@ -7,8 +7,8 @@ limit under a lock on the user's row, so concurrent logins cannot overshoot it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -56,7 +56,7 @@ def _make_room(user: Any, client: Client, now: datetime, request: HttpRequest | 
         .order_by("-created", "-pk")
         .values_list("pk", flat=True)
     )
-    excess = list(live[client.session_limit - 1 :])
+    excess = list(live[max(client.session_limit - 1, 0) :])
     if not excess:
         return
     if client.session_limit_action == Client.REFUSE:
@@ -196,7 +196,9 @@ def purge_expired_tokens(
     now = now or timezone.now()
     db = router.db_for_write(AuthToken)
     connection = connections[db]
-    expired_pks = AuthToken.objects.using(db).expired(now).order_by("pk").values_list("pk", flat=True)
+    expired_pks = (
+        AuthToken.objects.using(db).expired(now).order_by("pk").values_list("pk", flat=True)
+    )
     quote = connection.ops.quote_name
     delete = (
         f"DELETE FROM {quote(AuthToken._meta.db_table)} "

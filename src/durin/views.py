@@ -56,9 +56,7 @@ class DurinView(APIView):
     @staticmethod
     def format_expiry_datetime(expiry: datetime) -> str:
         """Format an expiry with ``EXPIRY_DATETIME_FORMAT``; override to change it."""
-        return DateTimeField(format=durin_settings.EXPIRY_DATETIME_FORMAT).to_representation(
-            expiry
-        )
+        return DateTimeField(format=durin_settings.EXPIRY_DATETIME_FORMAT).to_representation(expiry)
 
 
 class TokenRequiredView(DurinView):
@@ -75,9 +73,9 @@ class TokenRequiredView(DurinView):
         super().permission_denied(request, message=message, code=code)
 
     def get_authenticate_header(self, request: Request) -> str:
-        return super().get_authenticate_header(request) or TokenAuthentication().authenticate_header(
+        return super().get_authenticate_header(
             request
-        )
+        ) or TokenAuthentication().authenticate_header(request)
 
 
 class LoginView(DurinView):
@@ -99,7 +97,9 @@ class LoginView(DurinView):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        if not user.is_active:  # e.g. under AllowAllUsersModelBackend: same answer as a bad password
+        if (
+            not user.is_active
+        ):  # e.g. under AllowAllUsersModelBackend: same answer as a bad password
             raise ValidationError(
                 {"non_field_errors": [_("Unable to log in with provided credentials.")]},
                 code="authorization",
@@ -173,7 +173,9 @@ class RefreshView(TokenRequiredView):
         try:
             new_expiry = self.renew_token(request=request, token=request.auth)
         except AuthToken.DoesNotExist:  # revoked by a concurrent request
-            raise exceptions.AuthenticationFailed(_("Invalid token."), code="token_invalid") from None
+            raise exceptions.AuthenticationFailed(
+                _("Invalid token."), code="token_invalid"
+            ) from None
         return Response({"expiry": self.format_expiry_datetime(new_expiry)})
 
 
@@ -221,9 +223,7 @@ class TokenSessionsViewSet(
         if instance.pk == self.request.auth.pk:
             raise ValidationError(
                 {
-                    "detail": _(
-                        "This is the session of the current request; end it with %(url)s."
-                    )
+                    "detail": _("This is the session of the current request; end it with %(url)s.")
                     % {"url": reverse("durin_logout")}
                 }
             )
@@ -245,7 +245,9 @@ class APIAccessTokenView(TokenRequiredView):
             return Client.objects.get(name=name)
         except Client.DoesNotExist:
             raise NotFound(
-                _("API access is not available: the client named by API_ACCESS_CLIENT_NAME does not exist.")
+                _(
+                    "API access is not available: the client named by API_ACCESS_CLIENT_NAME does not exist."
+                )
             ) from None
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> APIAccessTokenSerializer:
@@ -256,7 +258,9 @@ class APIAccessTokenView(TokenRequiredView):
         return AuthToken.objects.filter(user=self.request.user, client=client)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        token = self._tokens(self.get_client()).select_related("client").order_by("-created").first()
+        token = (
+            self._tokens(self.get_client()).select_related("client").order_by("-created").first()
+        )
         if token is None:
             raise NotFound(_("No API token has been issued to you."))
         return Response(self.get_serializer(token).data)

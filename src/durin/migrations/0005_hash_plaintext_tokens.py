@@ -37,7 +37,9 @@ def scrub_admin_log(apps, schema_editor):
         return
     db = connection.alias
     content_types = ContentType.objects.using(db).filter(app_label="durin", model="authtoken")
-    for entry in LogEntry.objects.using(db).filter(content_type__in=content_types).only("pk", "object_id"):
+    for entry in (
+        LogEntry.objects.using(db).filter(content_type__in=content_types).only("pk", "object_id")
+    ):
         LogEntry.objects.using(db).filter(pk=entry.pk).update(
             object_repr=f"AuthToken #{entry.object_id}"
         )

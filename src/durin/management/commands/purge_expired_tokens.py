@@ -15,9 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=10_000, help="Rows per DELETE.")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="Only count the expired tokens."
-        )
+        parser.add_argument("--dry-run", action="store_true", help="Only count the expired tokens.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         batch_size = options["batch_size"]
