@@ -16,7 +16,9 @@ class WhoAmIView(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request):
-        return Response({"username": request.user.get_username(), "client": request.auth.client.name})
+        return Response(
+            {"username": request.user.get_username(), "client": request.auth.client.name}
+        )
 
 
 class CachedWhoAmIView(WhoAmIView):

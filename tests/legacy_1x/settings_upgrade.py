@@ -4,9 +4,8 @@
 whose schema the upgraded one must match.
 """
 
-from tests.settings import *  # noqa: F403
-
 from tests.legacy_1x.settings_1x import DATABASES  # noqa: E402
+from tests.settings import *  # noqa: F403
 
 DATABASES["fresh"] = {
     **DATABASES["default"],
