@@ -4,8 +4,11 @@
 whose schema the upgraded one must match.
 """
 
-from tests.legacy_1x.settings_1x import DATABASES  # noqa: E402
+# isort: off
 from tests.settings import *  # noqa: F403
+from tests.legacy_1x.settings_1x import DATABASES  # noqa: E402  (must override the line above)
+
+# isort: on
 
 DATABASES["fresh"] = {
     **DATABASES["default"],
