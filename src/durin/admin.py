@@ -33,7 +33,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
     """Tokens are issued here through the same service as a login, and never edited."""
 
     list_display = ("id", "client", "user", "created", "expiry", "last_used", "ip_address")
-    list_filter = ("client__name",)
+    list_filter = ("client",)
     list_select_related = ("client", "user")
     raw_id_fields = ("user",)
     readonly_fields = ("created", "expiry", "last_used", "ip_address", "user_agent")

@@ -23,7 +23,10 @@ class LoginThrottle:
     def __init__(self, request: Any, username: Any) -> None:
         rate = durin_settings.LOGIN_THROTTLE_RATE
         self.limit, self.duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
-        name = username.casefold() if isinstance(username, str) else ""
+        # The username as DRF's CharField will read it (numbers as text, whitespace
+        # trimmed), so no spelling of one name gets a fresh count.
+        readable = isinstance(username, (str, int, float)) and not isinstance(username, bool)
+        name = str(username).strip().casefold() if readable else ""
         pair = f"{client_ip(request) or '-'}\n{name}".encode("utf-8", "backslashreplace")
         key = "durin:login:" + hashlib.sha256(pair).hexdigest()
         self.count_key, self.start_key = key + ":n", key + ":t"

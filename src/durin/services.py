@@ -22,6 +22,7 @@ from .constants import USER_AGENT_MAX_LENGTH
 from .models import AuthToken, AuthTokenQuerySet, Client
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
+from .text import printable
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -42,7 +43,9 @@ def _request_metadata(request: HttpRequest | None) -> dict[str, Any]:
         return {}
     return {
         "ip_address": client_ip(request),
-        "user_agent": str(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX_LENGTH],
+        "user_agent": printable(str(request.META.get("HTTP_USER_AGENT", "")))[
+            :USER_AGENT_MAX_LENGTH
+        ],
     }
 
 

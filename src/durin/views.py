@@ -26,6 +26,7 @@ from .models import AuthToken, Client
 from .permissions import IsTokenAuthenticated
 from .serializers import APIAccessTokenSerializer, TokenSessionsSerializer
 from .settings import durin_settings
+from .text import storable
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -115,7 +116,7 @@ class LoginView(DurinView):
         if not isinstance(name, str):
             raise ValidationError({"detail": _("The client must be given by its name, a string.")})
         try:
-            if "\x00" in name:
+            if not storable(name):  # no such name can exist; the database would choke on it
                 raise Client.DoesNotExist
             return Client.objects.get(name=name)
         except Client.DoesNotExist:
@@ -147,7 +148,10 @@ class LoginView(DurinView):
         return data
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = request.data
+        try:
+            data = request.data
+        except RecursionError:  # json.loads on absurdly nested input
+            raise exceptions.ParseError(_("JSON nested too deeply.")) from None
         throttle = LoginThrottle(request, data.get("username") if hasattr(data, "get") else None)
         wait = throttle.wait()
         if wait is not None:
