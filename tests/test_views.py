@@ -423,3 +423,30 @@ def test_api_access_unset_or_missing_client_is_404_saying_so(api, token, setting
     response = getattr(api, method)(url, **auth_header(token))
     assert response.status_code == 404
     assert "does not exist" in response.json()["detail"]
+
+
+def test_responses_carrying_a_token_are_not_stored(api, user, web, make_client, settings):
+    assert login(api)["Cache-Control"] == "no-store"
+    make_client("api")
+    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api"}
+    token = AuthToken.objects.create(user, make_client("cli"))
+    assert api.post(reverse("durin_apiaccess"), **auth_header(token))["Cache-Control"] == "no-store"
+
+
+def test_password_login_through_the_api_access_client_is_refused(api, user, make_client, settings):
+    make_client("api")
+    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api"}
+    key = AuthToken.objects.create(user, make_client("api2"))  # any live token to call apiaccess
+    issued = api.post(reverse("durin_apiaccess"), **auth_header(key)).json()["token"]
+    response = login(api, client="api")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "API keys are issued by the API access endpoint."}
+    assert whoami(api, issued).status_code == 200
+
+
+@pytest.mark.parametrize("codec", ["bz2_codec", "zlib_codec", "rot13", "no-such-charset"])
+def test_login_body_in_a_codec_that_is_not_text_is_415(api, user, web, codec):
+    response = api.generic(
+        "POST", reverse(LOGIN), b"{}", content_type=f"application/json; charset={codec}"
+    )
+    assert response.status_code == 415

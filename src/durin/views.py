@@ -42,6 +42,19 @@ class SessionLimitReached(exceptions.PermissionDenied):
     default_code = "session_limit_reached"
 
 
+#: On the responses that carry a token's plaintext (RFC 6749 §5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _is_text_encoding(charset: str) -> bool:
+    """``bz2_codec``, ``rot13`` and friends are codecs, not text encodings."""
+    try:
+        "".encode(charset)
+    except (LookupError, ValueError):
+        return False
+    return True
+
+
 class DurinView(APIView):
     """Refuses oversized bodies before DRF parses them (DRF does not cap JSON bodies)."""
 
@@ -89,6 +102,22 @@ class LoginView(DurinView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
 
+    @staticmethod
+    def read_body(request: Request) -> Any:
+        """``request.data``, refusing what DRF would choke on or inflate.
+
+        A ``charset`` naming a codec that is not a text encoding (``bz2_codec``
+        would inflate a small body past any cap) is a 415; absurdly nested JSON
+        (a ``RecursionError`` in the parser) is a 400.
+        """
+        charset = request.content_params.get("charset")
+        if charset and not _is_text_encoding(charset):
+            raise exceptions.UnsupportedMediaType(request.content_type)
+        try:
+            return request.data
+        except RecursionError:
+            raise exceptions.ParseError(_("JSON nested too deeply.")) from None
+
     def get_context(self) -> dict[str, Any]:
         """The context given to the user serializer."""
         return {"request": self.request, "format": self.format_kwarg, "view": self}
@@ -115,6 +144,9 @@ class LoginView(DurinView):
             raise ValidationError({"detail": _("No client specified.")})
         if not isinstance(name, str):
             raise ValidationError({"detail": _("The client must be given by its name, a string.")})
+        if name == durin_settings.API_ACCESS_CLIENT_NAME:
+            # A password login must not revoke (or stand in for) the user's API key.
+            raise ValidationError({"detail": _("API keys are issued by the API access endpoint.")})
         try:
             if not storable(name):  # no such name can exist; the database would choke on it
                 raise Client.DoesNotExist
@@ -148,10 +180,7 @@ class LoginView(DurinView):
         return data
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        try:
-            data = request.data
-        except RecursionError:  # json.loads on absurdly nested input
-            raise exceptions.ParseError(_("JSON nested too deeply.")) from None
+        data = self.read_body(request)
         throttle = LoginThrottle(request, data.get("username") if hasattr(data, "get") else None)
         wait = throttle.wait()
         if wait is not None:
@@ -164,7 +193,7 @@ class LoginView(DurinView):
         client = self.get_client_obj(request)
         token_obj = self.get_token_obj(request, client)
         user_logged_in.send(sender=request.user.__class__, request=request, user=request.user)
-        return Response(self.get_post_response_data(request, token_obj))
+        return Response(self.get_post_response_data(request, token_obj), headers=NO_STORE)
 
 
 class RefreshView(TokenRequiredView):
@@ -276,7 +305,9 @@ class APIAccessTokenView(TokenRequiredView):
             if self._tokens(client).live().exists():
                 raise ValidationError({"detail": _("An API token was already issued to you.")})
             token = services.issue_token(request.user, client, request=request)
-        return Response(self.get_serializer(token).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(token).data, status=status.HTTP_201_CREATED, headers=NO_STORE
+        )
 
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not services.revoke_tokens(self._tokens(self.get_client()), "api_key_delete", request):
