@@ -87,9 +87,8 @@ class TokenRequiredView(DurinView):
         super().permission_denied(request, message=message, code=code)
 
     def get_authenticate_header(self, request: Request) -> str:
-        return super().get_authenticate_header(
-            request
-        ) or TokenAuthentication().authenticate_header(request)
+        header = super().get_authenticate_header(request)
+        return header or TokenAuthentication().authenticate_header(request)
 
 
 class LoginView(DurinView):
@@ -127,9 +126,9 @@ class LoginView(DurinView):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        if (
-            not user.is_active
-        ):  # e.g. under AllowAllUsersModelBackend: same answer as a bad password
+        # An inactive user (AllowAllUsersModelBackend lets one through) gets the same
+        # answer as a bad password.
+        if not user.is_active:
             raise ValidationError(
                 {"non_field_errors": [_("Unable to log in with provided credentials.")]},
                 code="authorization",
