@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served locally: no CDN needed
     "durin",
     "demo",
 ]
@@ -128,6 +130,17 @@ REST_FRAMEWORK = {
     # One budget per (user, client); a client's own throttle_rate overrides this default.
     "DEFAULT_THROTTLE_CLASSES": ["durin.throttling.UserClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user_per_client": "1000/hour"},
+    # OpenAPI 3 at /api/schema/, Swagger UI at /api/docs/ (durin documents its own views).
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "durin demo",
+    "DESCRIPTION": "durin's token endpoints under /api/auth/, and two endpoints to call with a token.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 REST_DURIN = {

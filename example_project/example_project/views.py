@@ -1,12 +1,26 @@
 """Endpoints that show what a durin token gives a view: the user, and the client it was issued for."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from durin.contrib.spectacular import DurinErrorSerializer
 from durin.permissions import AllowSpecificClients
+
+#: The schema of these views, for /api/schema/ (durin documents its own views itself).
+INDEX = {200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}}
+HELLO = {
+    200: inline_serializer(
+        "DemoHello",
+        {"hello": serializers.CharField(), "client": serializers.CharField(allow_null=True)},
+    ),
+    401: DurinErrorSerializer,
+    403: DurinErrorSerializer,
+}
 
 
 class IndexView(APIView):
@@ -14,6 +28,7 @@ class IndexView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=INDEX)
     def get(self, request: Request) -> Response:
         names = {
             "login": "durin_login",
@@ -25,6 +40,8 @@ class IndexView(APIView):
             "hello": "hello",
             "web_only": "web-only",
             "admin": "admin:index",
+            "schema": "schema",
+            "docs": "docs",
         }
         return Response(
             {key: request.build_absolute_uri(reverse(name)) for key, name in names.items()}
@@ -40,6 +57,7 @@ def client_name(request: Request) -> str | None:
 class HelloView(APIView):
     """Any authenticated caller: shows who durin says is calling, and through which client."""
 
+    @extend_schema(responses=HELLO)
     def get(self, request: Request) -> Response:
         return Response({"hello": request.user.get_username(), "client": client_name(request)})
 
@@ -55,5 +73,6 @@ class WebOnlyView(APIView):
 
     permission_classes = [WebClientOnly]
 
+    @extend_schema(responses=HELLO)
     def get(self, request: Request) -> Response:
         return Response({"hello": request.user.get_username(), "client": client_name(request)})

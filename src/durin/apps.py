@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from django.apps import AppConfig
 
 
@@ -37,3 +39,6 @@ class DurinConfig(AppConfig):
         )
         checks.register(durin_checks.check_settings, checks.Tags.security)
         checks.register(durin_checks.check_api_access_client, checks.Tags.database)
+        if find_spec("drf_spectacular") is not None:
+            # Defining the extensions registers them; durin never imports it otherwise.
+            from .contrib import spectacular  # noqa: F401

@@ -1,0 +1,1 @@
+"""Integrations with optional third-party packages; each is imported only when its package is."""
