@@ -154,11 +154,13 @@ def test_client_deletion(api, warm, web):
 
 
 def test_a_reader_that_saw_the_row_before_revocation_cannot_put_it_back(api, warm):
-    # A concurrent request read the row just before logout committed...
+    # A concurrent request missed the cache and read the row just before logout committed...
+    token_cache.backend().delete(token_cache.cache_key(warm.digest))
+    _, generation = token_cache.read(warm.digest)
     stale_read = TokenAuthentication.get_token(warm.digest)
     assert api.post(reverse("durin_logout"), **auth_header(warm)).status_code == 204
     # ...and now tries to cache what it read: the stale marker wins.
-    token_cache.store(stale_read)
+    token_cache.store(stale_read, generation)
     assert not cached_ok(api, warm)
 
 

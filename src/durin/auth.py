@@ -169,19 +169,20 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     @classmethod
     def get_token(cls, digest: str) -> AuthToken | None:
-        cached, may_store = cache.read(digest)
+        cached, generation = cache.read(digest)
         if cached is not None and cached.expiry > timezone.now():
             return cached
         auth_token = super().get_token(digest)
-        if auth_token is not None and may_store:
-            auth_token._durin_cacheable = True  # type: ignore[attr-defined]
+        if auth_token is not None and generation is not None:
+            auth_token._durin_generation = generation  # type: ignore[attr-defined]
         return auth_token
 
     @classmethod
     def remember(cls, auth_token: AuthToken) -> None:
         # Stored only once it proved valid, its last_used and expiry already written.
-        if getattr(auth_token, "_durin_cacheable", False):
-            cache.store(auth_token)
+        generation = getattr(auth_token, "_durin_generation", None)
+        if generation is not None:
+            cache.store(auth_token, generation)
 
     def __repr__(self) -> str:
         return type(self).__name__

@@ -8,7 +8,17 @@ so a request that read the database just before a revocation cannot put the
 revoked token back. A stale entry sends lookups to the database until it times out.
 
 Cache failures never fail a request: reads fall back to the database, with one
-warning per outage on the ``durin`` logger.
+warning per outage on the ``durin`` logger. A revocation made during an outage
+cannot write its marker, while the entry it should cover may survive the outage
+(a stalled or partitioned Redis keeps its data). Two things keep such an entry
+from ever being trusted again:
+
+- the process remembers the markers it could not write and writes them as soon as
+  the cache answers again;
+- every entry carries the cache's *generation*, a random value kept in the cache
+  itself and read in the same round trip as the entry. A process that sees the
+  cache come back draws a new generation, so entries written before the outage
+  are trusted by no process, including processes that never saw the outage.
 """
 
 from __future__ import annotations
@@ -16,9 +26,11 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
+import uuid
 import zlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
@@ -33,16 +45,40 @@ logger = logging.getLogger("durin")
 
 STALE = "stale"
 
+#: Holds the current generation; a token key is the prefix plus a hex digest, never this.
+GENERATION_KEY = CACHE_KEY_PREFIX + "generation"
+
+
+def backend() -> BaseCache:
+    return caches[durin_settings.TOKEN_CACHE_ALIAS]
+
+
+def cache_key(digest: str) -> str:
+    return CACHE_KEY_PREFIX + digest
+
+
+def _marker_timeout() -> int:
+    """A marker must outlive any entry it covers."""
+    return max(durin_settings.TOKEN_CACHE_TIMEOUT, 1)
+
 
 class Outage:
-    """Remembers whether the cache is failing, so an outage is logged once, not per request."""
+    """Whether the cache is failing, and the markers this process owes it.
+
+    An outage is logged once, not per request. The first call that succeeds
+    afterwards (``answered``) writes the owed markers and a new generation.
+    """
 
     failing = False
+    owed: ClassVar[set[str]] = set()
+    _lock = threading.Lock()
 
     @classmethod
-    def failed(cls, exc: Exception) -> None:
-        if not cls.failing:
-            cls.failing = True
+    def failed(cls, exc: Exception, owed: Iterable[str] = ()) -> None:
+        with cls._lock:
+            cls.owed.update(owed)
+            first, cls.failing = not cls.failing, True
+        if first:
             logger.warning(
                 "durin: the token cache %r failed (%s: %s); authenticating from the "
                 "database until it answers again.",
@@ -52,20 +88,35 @@ class Outage:
             )
 
     @classmethod
-    def answered(cls) -> None:
-        if cls.failing:
+    def answered(cls) -> str | None:
+        """After a successful call: the new generation if this ends an outage, else ``None``.
+
+        Raises if the cache fails again while the owed writes are made.
+        """
+        if not cls.failing:  # the hot path: one attribute read
+            return None
+        with cls._lock:
+            if not cls.failing:
+                return None
             cls.failing = False
-            logger.warning(
-                "durin: the token cache %r answers again.", durin_settings.TOKEN_CACHE_ALIAS
-            )
-
-
-def backend() -> BaseCache:
-    return caches[durin_settings.TOKEN_CACHE_ALIAS]
-
-
-def cache_key(digest: str) -> str:
-    return CACHE_KEY_PREFIX + digest
+            owed, cls.owed = cls.owed, set()
+        generation = uuid.uuid4().hex
+        try:
+            if owed:
+                backend().set_many({cache_key(d): STALE for d in owed}, _marker_timeout())
+            backend().set(GENERATION_KEY, generation, None)
+        except Exception:  # still failing: the same outage goes on
+            with cls._lock:
+                cls.owed.update(owed)
+                cls.failing = True
+            raise
+        logger.warning(
+            "durin: the token cache %r answers again; %d revocation(s) made during the "
+            "outage written to it, entries from before the outage no longer trusted.",
+            durin_settings.TOKEN_CACHE_ALIAS,
+            len(owed),
+        )
+        return generation
 
 
 def _attnames(model: type[Model], leave_out: frozenset[str] = frozenset()) -> tuple[str, ...]:
@@ -88,10 +139,11 @@ def _fingerprint() -> int:
     return zlib.crc32(repr(_layout()).encode())
 
 
-def _pack(token: AuthToken) -> tuple[Any, ...]:
+def _pack(token: AuthToken, generation: str) -> tuple[Any, ...]:
     token_fields, user_fields, client_fields = _layout()
     return (
         _fingerprint(),
+        generation,
         token._state.db,
         tuple(getattr(token, name) for name in token_fields),
         tuple(getattr(token.user, name) for name in user_fields),
@@ -99,11 +151,17 @@ def _pack(token: AuthToken) -> tuple[Any, ...]:
     )
 
 
-def _unpack(entry: Any) -> AuthToken | None:
-    """The token an entry holds; ``None`` for a marker or an entry written with another schema."""
-    if not isinstance(entry, tuple) or len(entry) != 5 or entry[0] != _fingerprint():
+def _unpack(entry: Any, generation: str) -> AuthToken | None:
+    """The token an entry holds; ``None`` for a marker, or an entry of another schema or
+    generation."""
+    if (
+        not isinstance(entry, tuple)
+        or len(entry) != 6
+        or entry[0] != _fingerprint()
+        or entry[1] != generation
+    ):
         return None
-    _, db, token_values, user_values, client_values = entry
+    _, _, db, token_values, user_values, client_values = entry
     token_fields, user_fields, client_fields = _layout()
     token = AuthToken.from_db(db, token_fields, token_values)
     user = get_user_model().from_db(db, user_fields, user_values)
@@ -113,24 +171,43 @@ def _unpack(entry: Any) -> AuthToken | None:
     return token
 
 
-def read(digest: str) -> tuple[AuthToken | None, bool]:
-    """``(token or None, whether the caller may store what it reads from the database)``."""
+def _first_generation(cache: BaseCache) -> str | None:
+    """Start a generation in a cache that has none (new, flushed or evicted); ``None`` if
+    another process got there first, since then which one won is unknown."""
+    generation = uuid.uuid4().hex
+    return generation if cache.add(GENERATION_KEY, generation, None) else None
+
+
+def read(digest: str) -> tuple[AuthToken | None, str | None]:
+    """``(token or None, generation)``: a token from the cache, or else the generation to
+    store what the caller reads from the database with (``None``: do not store it).
+
+    The entry and the generation come in one round trip. Read *before* the database, the
+    generation makes the stored entry untrusted if an outage ends in between.
+    """
+    key = cache_key(digest)
     try:
-        entry = backend().get(cache_key(digest))
+        cache = backend()
+        found = cache.get_many([key, GENERATION_KEY])
+        generation = Outage.answered() or found.get(GENERATION_KEY)
+        if generation is None:
+            return None, _first_generation(cache)
     except Exception as exc:  # Any cache failure: the database is the source of truth.
         Outage.failed(exc)
-        return None, False
-    Outage.answered()
+        return None, None
+    entry = found.get(key)
     if entry is None:
-        return None, True
-    return _unpack(entry), False
+        return None, generation
+    return _unpack(entry, generation), None
 
 
-def store(token: AuthToken) -> None:
+def store(token: AuthToken, generation: str) -> None:
     """Cache ``token`` unless an entry (or a stale marker) is already there.
 
-    The entry lives no longer than ``TOKEN_CACHE_TIMEOUT``, the token itself, or the
-    moment its ``last_used`` is due for a write: a cache hit never has to write.
+    ``generation`` is the one ``read`` gave before the token was read from the
+    database. The entry lives no longer than ``TOKEN_CACHE_TIMEOUT``, the token
+    itself, or the moment its ``last_used`` is due for a write: a cache hit never
+    has to write.
     """
     now = timezone.now()
     seconds = [durin_settings.TOKEN_CACHE_TIMEOUT, (token.expiry - now).total_seconds()]
@@ -141,22 +218,21 @@ def store(token: AuthToken) -> None:
     if timeout <= 0:
         return
     try:
-        backend().add(cache_key(token.digest), _pack(token), timeout)
+        backend().add(cache_key(token.digest), _pack(token, generation), timeout)
     except Exception as exc:
         Outage.failed(exc)
 
 
 def invalidate(digests: Iterable[str]) -> None:
-    """Mark these tokens stale in every process, for as long as an entry could live."""
-    markers = {cache_key(digest): STALE for digest in digests}
-    if not markers:
+    """Mark these tokens stale in every process, for as long as an entry could live.
+
+    If the cache fails, the markers are owed and written once it answers again.
+    """
+    digests = list(digests)
+    if not digests:
         return
     try:
-        backend().set_many(markers, max(durin_settings.TOKEN_CACHE_TIMEOUT, 1))
-    except Exception:
-        logger.exception(
-            "durin: could not mark %d token(s) stale in the cache %r; a revoked token may "
-            "still be accepted from the cache for up to TOKEN_CACHE_TIMEOUT seconds.",
-            len(markers),
-            durin_settings.TOKEN_CACHE_ALIAS,
-        )
+        backend().set_many({cache_key(d): STALE for d in digests}, _marker_timeout())
+        Outage.answered()
+    except Exception as exc:
+        Outage.failed(exc, digests)
