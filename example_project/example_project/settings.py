@@ -98,7 +98,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "durin-demo",
+            # Overridable so that tests sharing a Redis server keep to their own keys.
+            "KEY_PREFIX": os.environ.get("DURIN_DEMO_CACHE_PREFIX", "durin-demo"),
         }
     }
 else:

@@ -1,0 +1,293 @@
+"""Two real servers share one database and one Redis: a revocation through one is seen by the
+other on its very next request (CONTRACT §3, §6).
+
+Two gunicorn processes serve example_project with ``CachedTokenAuthentication``, on a
+throwaway PostgreSQL database and under a Redis key prefix of their own. Each token is
+first served several times by both servers, so both have it in the shared cache; then it
+is revoked through server A (or by a command run against the same database and cache) and
+server B must refuse it at once. Runs in the PostgreSQL + Redis pass only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "example_project"
+DB = settings.DATABASES["default"]
+REDIS_DB = 14  # not the other suites' 15; the key prefix below keeps each run apart too
+PASSWORD = "a-password-for-cross-process"
+WARM_REQUESTS = 3
+
+pytestmark = pytest.mark.skipif(
+    "postgresql" not in DB["ENGINE"] or "redis" not in settings.CACHES["default"]["BACKEND"],
+    reason="needs PostgreSQL and Redis (servers share a database and a cache): "
+    "runs in bin/test's PostgreSQL + Redis pass",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def admin_connection() -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        host=DB["HOST"], port=DB["PORT"], user=DB["USER"], dbname="postgres", autocommit=True
+    )
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None):
+        """``(status, parsed JSON body or None)``; never raises for an HTTP error status."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        if token:
+            request.add_header("Authorization", f"Token {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return status, json.loads(raw) if raw else None
+
+
+@dataclass
+class Deployment:
+    a: Server
+    b: Server
+    env: dict[str, str]
+    prefix: str
+
+    def manage(self, *args: str, timeout: float = 120) -> str:
+        """Run a management command of the demo against the servers' database and cache."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert result.returncode == 0, f"{args}:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+    def shell(self, code: str) -> None:
+        self.manage("shell", "--no-startup", "-c", code)
+
+    def cache_entry(self, token: str) -> bytes | None:
+        import redis
+
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        with redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB) as client:
+            return client.get(f"{self.prefix}:1:durin:token:{digest}")
+
+
+def start_server(name: str, env: dict[str, str], tmp: Path) -> Server:
+    port, log = free_port(), tmp / f"gunicorn-{name}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", "1", "--timeout", "30", "example_project.wsgi:application"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the arbiter and its worker go together
+    )
+    return Server(name, port, process, log)
+
+
+def wait_until_serving(server: Server, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        assert server.process.poll() is None, server.log.read_text()
+        try:
+            if server.call("GET", "/")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"server {server.name} did not start:\n{server.log.read_text()}")
+
+
+def stop(server: Server) -> None:
+    """SIGTERM to the server's process group, SIGKILL if it lingers."""
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        if server.process.poll() is not None:
+            return
+        try:
+            os.killpg(server.process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    tmp = tmp_path_factory.mktemp("cross-process")
+    db_name = DB["TEST"]["NAME"] + "_xproc"
+    prefix = f"durin-xproc-{uuid.uuid4().hex[:12]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DURIN_DEMO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="example_project.settings",
+        DURIN_DEMO_DB="postgres",
+        DURIN_DEMO_DEBUG="0",
+        PGHOST=DB["HOST"],
+        PGPORT=str(DB["PORT"]),
+        PGUSER=DB["USER"],
+        PGDATABASE=db_name,
+        DURIN_DEMO_REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+        DURIN_DEMO_CACHE_PREFIX=prefix,
+    )
+    with admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')  # a killed run's
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    servers: list[Server] = []
+    try:
+        deployment = Deployment(None, None, env, prefix)  # type: ignore[arg-type]
+        deployment.manage("migrate", "--verbosity", "0")
+        deployment.manage("seed_demo")
+        usernames = [name.removeprefix("test_") for name in globals() if name.startswith("test_")]
+        deployment.shell(  # one user per test, made in one go (each command starts Django)
+            "from django.contrib.auth import get_user_model\n"
+            f"for name in {usernames!r}:\n"
+            f"    get_user_model().objects.create_user(name, password={PASSWORD!r})"
+        )
+        servers = [start_server(name, env, tmp) for name in ("A", "B")]
+        deadline = time.monotonic() + 60
+        for server in servers:
+            wait_until_serving(server, deadline)
+        deployment.a, deployment.b = servers
+        assert deployment.a.process.pid != deployment.b.process.pid
+        yield deployment
+    finally:
+        for server in servers:
+            stop(server)
+        with admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        import redis
+
+        with redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB) as client:
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+
+
+@pytest.fixture
+def make_user(deployment: Deployment, request: pytest.FixtureRequest) -> str:
+    """A user of the servers' database of its own, named after the test."""
+    return request.node.name.removeprefix("test_")
+
+
+def login(deployment: Deployment, username: str, client: str) -> str:
+    body = {"username": username, "password": PASSWORD, "client": client}
+    status, answer = deployment.a.call("POST", "/api/auth/login/", body=body)
+    assert status == 200, answer
+    return answer["token"]
+
+
+def warm(deployment: Deployment, *tokens: str) -> None:
+    """Serve each token several times from each server: it is in the shared cache."""
+    for token in tokens:
+        for server in (deployment.a, deployment.b):
+            for _ in range(WARM_REQUESTS):
+                status, answer = server.call("GET", "/api/hello/", token)
+                assert status == 200, (server.name, answer)
+        entry = deployment.cache_entry(token)
+        assert entry is not None and isinstance(pickle.loads(entry), tuple), entry
+
+
+def refused_by_b(deployment: Deployment, token: str) -> bool:
+    status, answer = deployment.b.call("GET", "/api/hello/", token)
+    assert status in (200, 401), answer
+    return status == 401
+
+
+def test_logout(deployment, make_user):
+    token = login(deployment, make_user, "web")
+    warm(deployment, token)
+    assert deployment.a.call("POST", "/api/auth/logout/", token)[0] == 204
+    assert refused_by_b(deployment, token)
+
+
+def test_logout_all(deployment, make_user):
+    web, mobile = login(deployment, make_user, "web"), login(deployment, make_user, "mobile")
+    warm(deployment, web, mobile)
+    assert deployment.a.call("POST", "/api/auth/logoutall/", web)[0] == 204
+    assert refused_by_b(deployment, web)
+    assert refused_by_b(deployment, mobile)
+
+
+def test_session_delete(deployment, make_user):
+    web, mobile = login(deployment, make_user, "web"), login(deployment, make_user, "mobile")
+    warm(deployment, web, mobile)
+    status, sessions = deployment.a.call("GET", "/api/auth/sessions/", web)
+    assert status == 200
+    (other,) = [s["id"] for s in sessions if not s["is_current"]]
+    assert deployment.a.call("DELETE", f"/api/auth/sessions/{other}", web)[0] == 204
+    assert refused_by_b(deployment, mobile)
+    assert not refused_by_b(deployment, web)
+
+
+def test_login_on_another_device(deployment, make_user):
+    """The web client allows one session: a second login through A ends the first on B."""
+    first = login(deployment, make_user, "web")
+    warm(deployment, first)
+    second = login(deployment, make_user, "web")
+    assert refused_by_b(deployment, first)
+    assert not refused_by_b(deployment, second)
+
+
+def test_password_change(deployment, make_user):
+    token = login(deployment, make_user, "web")
+    warm(deployment, token)
+    deployment.shell(
+        "from django.contrib.auth import get_user_model; "
+        f"u = get_user_model().objects.get(username={make_user!r}); "
+        "u.set_password('another password'); u.save()"
+    )
+    assert refused_by_b(deployment, token)
+
+
+def test_deactivation(deployment, make_user):
+    token = login(deployment, make_user, "web")
+    warm(deployment, token)
+    deployment.shell(
+        "from django.contrib.auth import get_user_model; "
+        f"u = get_user_model().objects.get(username={make_user!r}); "
+        "u.is_active = False; u.save()"
+    )
+    assert refused_by_b(deployment, token)
