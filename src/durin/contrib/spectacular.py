@@ -135,21 +135,31 @@ def _error(description: str) -> OpenApiResponse:
 
 
 UNAUTHENTICATED = _error("No valid durin token; `WWW-Authenticate` says why.")
+THROTTLED = _error("Throttled by one of the project's throttle classes; see `Retry-After`.")
 
 
 class _DurinViewSchema(OpenApiViewExtension):
     """Documents a durin view (and projects' subclasses of it) through an annotated subclass."""
 
     match_subclasses = True
-    #: extend_schema_view() arguments: one extend_schema() per method or action.
-    methods: dict[str, Any] = {}
+    #: extend_schema() arguments for each method or action.
+    methods: dict[str, dict[str, Any]] = {}
     bases: tuple[type, ...] = ()
 
     def view_replacement(self) -> Any:
         target = self.target
         namespace = {"__module__": target.__module__, "__doc__": target.__doc__}
         documented = type(target.__name__, (*self.bases, target), namespace)
-        return extend_schema_view(**self.methods)(documented)
+        # The view is throttled by the project's default throttle classes, if any.
+        throttled = {429: THROTTLED} if getattr(target, "throttle_classes", None) else {}
+        return extend_schema_view(
+            **{
+                method: extend_schema(
+                    **{**kwargs, "responses": {**throttled, **kwargs["responses"]}}
+                )
+                for method, kwargs in self.methods.items()
+            }
+        )(documented)
 
 
 class _DurinTokenOnly:
@@ -167,7 +177,7 @@ class _TokenViewSchema(_DurinViewSchema):
 class LoginViewSchema(_DurinViewSchema):
     target_class = "durin.views.LoginView"
     methods = {
-        "post": extend_schema(
+        "post": dict(
             request={
                 "application/json": DurinLoginRequestSerializer,
                 "application/x-www-form-urlencoded": DurinLoginRequestSerializer,
@@ -191,16 +201,14 @@ class LoginViewSchema(_DurinViewSchema):
 class RefreshViewSchema(_TokenViewSchema):
     target_class = "durin.views.RefreshView"
     methods = {
-        "post": extend_schema(
-            request=None, responses={200: DurinExpirySerializer, 401: UNAUTHENTICATED}
-        )
+        "post": dict(request=None, responses={200: DurinExpirySerializer, 401: UNAUTHENTICATED})
     }
 
 
 class LogoutViewSchema(_TokenViewSchema):
     target_class = "durin.views.LogoutView"
     methods = {
-        "post": extend_schema(
+        "post": dict(
             request=None,
             responses={
                 204: OpenApiResponse(description="This token is revoked."),
@@ -213,7 +221,7 @@ class LogoutViewSchema(_TokenViewSchema):
 class LogoutAllViewSchema(_TokenViewSchema):
     target_class = "durin.views.LogoutAllView"
     methods = {
-        "post": extend_schema(
+        "post": dict(
             request=None,
             responses={
                 204: OpenApiResponse(description="Every token of the user is revoked."),
@@ -226,10 +234,8 @@ class LogoutAllViewSchema(_TokenViewSchema):
 class TokenSessionsViewSchema(_TokenViewSchema):
     target_class = "durin.views.TokenSessionsViewSet"
     methods = {
-        "list": extend_schema(
-            responses={200: TokenSessionsSerializer(many=True), 401: UNAUTHENTICATED}
-        ),
-        "destroy": extend_schema(
+        "list": dict(responses={200: TokenSessionsSerializer(many=True), 401: UNAUTHENTICATED}),
+        "destroy": dict(
             parameters=[
                 OpenApiParameter(
                     "id",
@@ -252,10 +258,10 @@ class APIAccessTokenViewSchema(_TokenViewSchema):
     target_class = "durin.views.APIAccessTokenView"
     _missing = "No API key has been issued to you, or API access is not enabled."
     methods = {
-        "get": extend_schema(
+        "get": dict(
             responses={200: APIAccessTokenSerializer, 401: UNAUTHENTICATED, 404: _error(_missing)}
         ),
-        "post": extend_schema(
+        "post": dict(
             request=None,
             responses={
                 201: DurinIssuedAPIAccessTokenSerializer,
@@ -264,7 +270,7 @@ class APIAccessTokenViewSchema(_TokenViewSchema):
                 404: _error("API access is not enabled."),
             },
         ),
-        "delete": extend_schema(
+        "delete": dict(
             responses={
                 204: OpenApiResponse(description="Your API key is revoked."),
                 401: UNAUTHENTICATED,
