@@ -1,0 +1,1 @@
+"""One settings module per contender; ``base`` holds everything they share."""

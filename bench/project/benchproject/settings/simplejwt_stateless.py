@@ -1,0 +1,10 @@
+"""djangorestframework-simplejwt, JWTStatelessUserAuthentication (no user lookup)."""
+
+from datetime import timedelta
+
+from .base import *  # noqa: F403
+
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F405
+    "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"
+]
+SIMPLE_JWT = {"ACCESS_TOKEN_LIFETIME": timedelta(days=1)}

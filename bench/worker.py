@@ -1,0 +1,399 @@
+"""One contender, one database, one cache: measured inside that contender's venv.
+
+Started by ``run.py`` as ``<venv>/bin/python worker.py MODE ...``; speaks JSON
+lines on stdout. Modes:
+
+- ``serve CONTENDER DB CACHE``: fresh database, one user, one token; then answers
+  ``run.py``'s commands: SQL queries per request, a round of in-process requests
+  (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it),
+  HTTP through gunicorn + wrk, 50 tokens for the user, 100,000 tokens in the table.
+- ``cachefloor CACHE``: one bare cache GET of a small value, what a cache hit cannot beat.
+- ``purge``: ``manage.py purge_expired_tokens`` on 1,000,000 expired durin tokens (PostgreSQL).
+- ``profile CONTENDER``: cProfile of the authenticated request (SQLite, local-memory).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE / "project"
+WORK = Path(tempfile.gettempdir()) / "durin-bench"
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+ROUNDS, WARMUP = 7, 300
+FILL = 100_000
+
+
+def configure(contender: str, db: str, cache: str) -> dict[str, str]:
+    """Point the settings (this process's and a server's) at a fresh database."""
+    name = f"bench_{contender}_{os.getpid()}"
+    if db == "postgres":
+        recreate_pg(name)
+    else:
+        WORK.mkdir(parents=True, exist_ok=True)
+        name = str(WORK / f"{name}.sqlite3")
+    env = {
+        "DJANGO_SETTINGS_MODULE": f"benchproject.settings.{contender}",
+        "BENCH_DB": db,
+        "BENCH_DB_NAME": name,
+        "BENCH_CACHE": cache,
+        "BENCH_CACHE_PREFIX": f"durin-bench-{os.getpid()}-{time.time_ns()}",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(PROJECT))
+    import django
+
+    django.setup()
+    return env
+
+
+def recreate_pg(name: str, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop(env: dict[str, str]) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    if env["BENCH_DB"] == "postgres":
+        recreate_pg(env["BENCH_DB_NAME"], drop_only=True)
+    else:
+        Path(env["BENCH_DB_NAME"]).unlink(missing_ok=True)
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+class Caller:
+    """Calls the WSGI application the way a server would, with one Authorization header."""
+
+    def __init__(self, header: str | None) -> None:
+        from django.core.wsgi import get_wsgi_application
+
+        self.app = get_wsgi_application()
+        self.header = header
+
+    def environ(self) -> dict:
+        env = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/me/",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        if self.header:
+            env["HTTP_AUTHORIZATION"] = self.header
+        return env
+
+    def __call__(self) -> tuple[str, bytes]:
+        status = []
+        result = self.app(self.environ(), lambda s, h, exc_info=None: status.append(s))
+        try:
+            body = b"".join(result)
+        finally:
+            result.close()
+        return status[0], body
+
+
+def count_queries(call: Caller, requests: int = 50) -> dict:
+    """SQL queries of each of ``requests`` warm requests: the usual count and the largest.
+
+    The usual count (the mode) is the per-request figure; a write made once a
+    minute (durin's ``last_used``) shows up only in ``max``.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts, statements = [], set()
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as ctx:
+            call()
+        counts.append(len(ctx.captured_queries))
+        statements.update(q["sql"][:200] for q in ctx.captured_queries)
+    return {
+        "per_request": statistics.mode(counts),
+        "max": max(counts),
+        "statements": sorted(statements),
+    }
+
+
+def one_round(call: Caller, requests: int) -> float:
+    """Mean µs per request over ``requests`` back-to-back requests."""
+    start = time.perf_counter_ns()
+    for _ in range(requests):
+        call()
+    return (time.perf_counter_ns() - start) / requests / 1000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_wrk(text: str) -> dict:
+    def seconds(value: str, unit: str) -> float:
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s|m)\b", text)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", text)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "requests_per_s": float(rps.group(1)) if rps else None,
+        "p50_ms": round(seconds(*p50.groups()) * 1000, 3) if p50 else None,
+        "p99_ms": round(seconds(*p99.groups()) * 1000, 3) if p99 else None,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+class Server:
+    """gunicorn with 1 sync worker on loopback, serving this contender's database."""
+
+    def __init__(self, env: dict[str, str], header: str | None) -> None:
+        self.port = free_port()
+        self.header = header
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        self.process = subprocess.Popen(
+            [str(gunicorn), "benchproject.wsgi:application", "--workers", "1",
+             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+            cwd=PROJECT, env={**os.environ, **env},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.1)
+        self.wrk(1)  # warm-up: imports, first connection, the cached classes' first miss
+
+    def wrk(self, seconds: int) -> dict:
+        """``wrk`` with 1 thread and 1 connection for ``seconds``."""
+        cmd = ["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency"]
+        if self.header:
+            cmd += ["-H", f"Authorization: {self.header}"]
+        out = subprocess.run(cmd + [f"http://127.0.0.1:{self.port}/me/"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        return {**parse_wrk(out), "seconds": seconds}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def serve(contender: str, db: str, cache: str) -> None:
+    """Set up, then answer one JSON line per command read from stdin (``run.py`` drives).
+
+    The driver interleaves rounds of all contenders of a pairing, so that load from
+    elsewhere on the machine falls on all of them alike.
+    """
+    env = configure(contender, db, cache)
+    from benchproject.contenders import CONTENDERS
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    adapter = CONTENDERS[contender]()
+    server = remove = None
+    try:
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        token = adapter.issue(user)
+        header = f"{adapter.scheme} {token}" if adapter.scheme else None
+        call = Caller(header)
+        status, body = call()
+        expected = b'{"user":null}' if adapter.scheme is None else f'{{"user":{user.pk}}}'.encode()
+        if not status.startswith("200") or body != expected:
+            raise RuntimeError(f"{contender}: unexpected response {status} {body[:200]!r}")
+        call()  # the cached classes: the first request filled the cache
+        reply({"queries": count_queries(call), "per_user": adapter.per_user,
+               "has_table": adapter.has_table or contender.startswith("simplejwt")})  # fmt: skip
+        for line in sys.stdin:
+            command, *args = line.split()
+            if command == "round":
+                reply({"us": one_round(call, int(args[0]))})
+            elif command == "queries":
+                reply(count_queries(call))
+            elif command == "http_start":
+                server = Server(env, header)
+                reply({})
+            elif command == "wrk":
+                reply(server.wrk(int(args[0])))
+            elif command == "http_stop":
+                server.stop()
+                server = None
+                reply({})
+            elif command == "add_user_tokens":
+                remove = adapter.add_user_tokens(user, int(args[0]))
+                call()
+                reply({})
+            elif command == "remove_user_tokens":
+                remove()
+                reply({})
+            elif command == "fill":
+                started = time.monotonic()
+                model = get_user_model()
+                model.objects.bulk_create(
+                    (model(username=f"filler{i}", password="!") for i in range(FILL)),
+                    batch_size=5000,
+                )
+                ids = model.objects.filter(username__startswith="filler").values_list("pk", flat=True)
+                adapter.fill(list(ids))
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("ANALYZE")  # what autovacuum would have done by now
+                call()
+                reply({"seconds": round(time.monotonic() - started, 1)})
+            elif command == "quit":
+                break
+    finally:
+        if server:
+            server.stop()
+        drop(env)
+    reply({"bye": True})
+
+
+def reply(data: dict) -> None:
+    print(json.dumps(data), flush=True)
+
+
+def cachefloor(cache: str) -> dict:
+    """One ``cache.get`` of a small value through Django's cache API: the hit's lower bound."""
+    configure("floor", "sqlite", cache)
+    from django.core.cache import cache as django_cache
+
+    django_cache.set("bench-small", "x" * 16, 300)
+    assert django_cache.get("bench-small") == "x" * 16
+    for _ in range(WARMUP):
+        django_cache.get("bench-small")
+    means = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter_ns()
+        for _ in range(2000):
+            django_cache.get("bench-small")
+        means.append((time.perf_counter_ns() - start) / 2000 / 1000)
+    django_cache.delete("bench-small")
+    drop(dict(os.environ))
+    return {"cache": cache, "median_us": round(statistics.median(means), 1),
+            "min_us": round(min(means), 1), "max_us": round(max(means), 1)}  # fmt: skip
+
+
+def purge(rows: int = 1_000_000) -> dict:
+    """Fill durin_authtoken with ``rows`` expired tokens in SQL, then time the command."""
+    env = configure("durin", "postgres", "redis")
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from durin.models import AuthToken, Client
+
+    try:
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        client = Client.objects.create(name="bench", session_limit=None)
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {AuthToken._meta.db_table} "
+                "(digest, user_id, client_id, created, expiry, last_used, user_agent) "
+                "SELECT encode(sha256(i::text::bytea), 'hex'), %s, %s, "
+                "now() - interval '2 days', now() - interval '1 day', NULL, '' "
+                "FROM generate_series(1, %s) AS i",
+                [user.pk, client.pk, rows],
+            )
+            cursor.execute("ANALYZE")
+        fill_s = time.monotonic() - started
+        connection.close()
+
+        def timed(*args: str) -> tuple[float, int, str]:
+            cmd = ["/usr/bin/time", "-v", sys.executable, "manage.py", *args]
+            started = time.monotonic()
+            proc = subprocess.run(cmd, cwd=PROJECT, env={**os.environ, **env},
+                                  capture_output=True, text=True, check=True)  # fmt: skip
+            elapsed = time.monotonic() - started
+            rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)[1])
+            return elapsed, rss, proc.stdout.strip()
+
+        _, baseline_rss, _ = timed("check")
+        elapsed, rss, output = timed("purge_expired_tokens")
+        left = AuthToken.objects.count()
+    finally:
+        drop(env)
+    return {
+        "rows": rows,
+        "fill_seconds": round(fill_s, 1),
+        "seconds": round(elapsed, 1),
+        "peak_rss_mb": round(rss / 1024, 1),
+        "baseline_rss_mb": round(baseline_rss / 1024, 1),
+        "rows_left": left,
+        "output": output,
+    }
+
+
+def profile(contender: str, requests: int = 5000) -> dict:
+    """cProfile of ``requests`` warm authenticated requests; the top functions by own time."""
+    import cProfile
+    import pstats
+
+    env = configure(contender, "sqlite", "locmem")
+    from benchproject.contenders import CONTENDERS
+    from django.contrib.auth import get_user_model
+
+    adapter = CONTENDERS[contender]()
+    try:
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        call = Caller(f"{adapter.scheme} {adapter.issue(user)}")
+        for _ in range(WARMUP):
+            call()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            call()
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
+    finally:
+        drop(env)
+    return {"contender": contender, "requests": requests, "report": out.getvalue()}
+
+
+if __name__ == "__main__":
+    mode, *args = sys.argv[1:]
+    if mode == "serve":
+        serve(*args)
+    else:
+        reply({"cachefloor": cachefloor, "purge": purge, "profile": profile}[mode](*args))
