@@ -33,7 +33,12 @@ def test_default_settings_are_clean():
 
 @pytest.mark.parametrize(
     "rest_durin",
-    [{"TOKEN_CHARACTER_LENGTH": 30}, {"TOKEN_PREFIX": "has-dash"}, {"TOKEN_PREFIX": "p" * 40}],
+    [
+        {"TOKEN_CHARACTER_LENGTH": 30},
+        {"TOKEN_CHARACTER_LENGTH": 513},  # tokens over 512 characters are never read
+        {"TOKEN_PREFIX": "has-dash"},
+        {"TOKEN_PREFIX": "p" * 40},
+    ],
 )
 def test_e001_token_format(rest_durin):
     assert check(REST_DURIN=rest_durin) == ["durin.E001"]

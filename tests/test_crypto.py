@@ -8,6 +8,7 @@ import re
 import pytest
 
 from durin import crypto
+from durin.constants import MAX_TOKEN_LENGTH
 
 
 def test_format():
@@ -23,6 +24,13 @@ def test_at_least_192_bits():
     with pytest.raises(ValueError):
         crypto.generate_token(38)
     assert math.log2(62) * 33 >= 192
+
+
+def test_no_longer_than_authentication_reads():
+    """Found by hypothesis: a 513-character token was issued, then refused as too long."""
+    assert len(crypto.generate_token(MAX_TOKEN_LENGTH)) == MAX_TOKEN_LENGTH
+    with pytest.raises(ValueError, match="over 512"):
+        crypto.generate_token(MAX_TOKEN_LENGTH + 1)
 
 
 def test_every_single_character_change_is_caught():

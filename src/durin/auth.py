@@ -17,12 +17,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from . import cache, crypto, services
+from .constants import MAX_TOKEN_LENGTH
 from .models import AuthToken
 from .settings import durin_settings
 from .signals import token_expired
-
-#: Longer credentials are refused without hashing them.
-MAX_TOKEN_LENGTH = 512
 
 
 def _failed(message: Any, code: str) -> exceptions.AuthenticationFailed:

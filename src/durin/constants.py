@@ -13,6 +13,9 @@ CHECKSUM_LENGTH: Final = 6
 #: Random base62 characters needed for at least 192 bits (62**33 > 2**196).
 MIN_RANDOM_CHARACTERS: Final = 33
 
+#: Longest token durin issues or reads: longer credentials are refused without hashing them.
+MAX_TOKEN_LENGTH: Final = 512
+
 #: Longest user agent kept with a session; longer ones are truncated.
 USER_AGENT_MAX_LENGTH: Final = 256
 

@@ -13,7 +13,7 @@ import secrets
 import string
 import zlib
 
-from .constants import CHECKSUM_LENGTH, MIN_RANDOM_CHARACTERS
+from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 
 BASE62 = string.digits + string.ascii_letters
 TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
@@ -49,6 +49,11 @@ def generate_token(length: int, prefix: str = "") -> str:
         raise ValueError(
             f"TOKEN_CHARACTER_LENGTH {length} leaves {random_chars} random characters after "
             f"the prefix and checksum; at least {MIN_RANDOM_CHARACTERS} are needed."
+        )
+    if length > MAX_TOKEN_LENGTH:  # authentication would refuse every such token
+        raise ValueError(
+            f"TOKEN_CHARACTER_LENGTH {length} is over {MAX_TOKEN_LENGTH}, the longest token "
+            "durin accepts."
         )
     body = prefix + "".join(secrets.choice(BASE62) for _ in range(random_chars))
     return body + checksum(body)
