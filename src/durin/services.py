@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import cache, crypto
@@ -32,10 +32,29 @@ class SessionLimitReached(Exception):
     """The user holds ``client.session_limit`` live tokens and the client refuses new logins."""
 
 
-def lock_user(user: Any) -> None:
-    """Serialise token issuing for one user (``SELECT ... FOR UPDATE`` on the user's row)."""
-    manager = get_user_model()._default_manager
-    list(manager.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+class CredentialsChanged(Exception):
+    """The user's password or active flag changed after the login checked them."""
+
+
+def lock_user(user: Any) -> dict[str, Any] | None:
+    """Lock the user's row until the transaction ends, serialising token issuing for one user.
+
+    Returns the row's ``password`` and ``is_active`` as stored (``None`` if it is gone).
+    """
+    model = get_user_model()
+    rows = model._default_manager.filter(pk=user.pk)
+    if connections[router.db_for_write(model)].vendor == "sqlite":
+        # SQLite ignores FOR UPDATE, and a transaction that reads first fails with
+        # "database is locked" when another one has written meanwhile: write first.
+        pk = model._meta.pk.attname
+        rows.update(**{pk: F(pk)})
+    fields = {f.attname for f in model._meta.concrete_fields} & {"password", "is_active"}
+    return rows.select_for_update().values(*fields).first()
+
+
+def _check_credentials_unchanged(user: Any, stored: dict[str, Any] | None) -> None:
+    if stored is None or any(getattr(user, name) != value for name, value in stored.items()):
+        raise CredentialsChanged()
 
 
 def _request_metadata(request: HttpRequest | None) -> dict[str, Any]:
@@ -74,15 +93,22 @@ def issue_token(
     delta_ttl: timedelta | None = None,
     request: HttpRequest | None = None,
     now: datetime | None = None,
+    verify_user: bool = False,
 ) -> AuthToken:
-    """Issue a token; the returned instance carries the plaintext in ``.token``, this once."""
+    """Issue a token; the returned instance carries the plaintext in ``.token``, this once.
+
+    With ``verify_user`` (a login), the user's stored password and active flag must
+    still be those of ``user``: a password change racing the login wins.
+    """
     now = now or timezone.now()
     ttl = client.token_ttl if delta_ttl is None else delta_ttl
     plaintext = crypto.generate_token(
         durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX
     )
     with transaction.atomic(using=router.db_for_write(AuthToken)):
-        lock_user(user)
+        stored = lock_user(user)
+        if verify_user:
+            _check_credentials_unchanged(user, stored)
         _make_room(user, client, now, request)
         token = AuthToken(
             digest=crypto.digest(plaintext),
@@ -157,17 +183,18 @@ def revoke_tokens(
     tokens: AuthTokenQuerySet, reason: str, request: HttpRequest | None = None
 ) -> int:
     """Delete ``tokens``, sending ``token_revoked`` for each; returns how many went."""
-    revoked = list(tokens.values_list("pk", "user_id", "client_id"))
+    revoked = list(tokens.select_related("client").only("pk", "user_id", "client"))
     if not revoked:
         return 0
-    AuthToken.objects.filter(pk__in=[pk for pk, _, _ in revoked]).delete()
-    for pk, user_id, client_id in revoked:
+    AuthToken.objects.filter(pk__in=[token.pk for token in revoked]).delete()
+    for token in revoked:
         token_revoked.send(
             sender=AuthToken,
             request=request,
-            token_id=pk,
-            user_id=user_id,
-            client_id=client_id,
+            token_id=token.pk,
+            user_id=token.user_id,
+            client_id=token.client_id,
+            client=token.client,
             reason=reason,
         )
     return len(revoked)
@@ -209,15 +236,24 @@ def purge_expired_tokens(
         f"AND {quote(AuthToken._meta.get_field('expiry').column)} <= %s"
     )
     cutoff = connection.ops.adapt_datetimefield_value(now)
+    referenced = bool(AuthToken._meta.related_objects)
     deleted, last_pk = 0, None
     while True:
         pending = expired_pks if last_pk is None else expired_pks.filter(pk__gt=last_pk)
         batch = list(pending[:batch_size])
         if not batch:
             return deleted
-        with transaction.atomic(using=db), connection.cursor() as cursor:
-            cursor.execute(delete, [batch[0], batch[-1], cutoff])
-            deleted += cursor.rowcount
+        if referenced:  # rows of the project's own models point here: let Django cascade
+            deleted += (
+                AuthToken.objects.using(db)
+                .filter(pk__in=batch)
+                .delete()[1]
+                .get(AuthToken._meta.label, 0)
+            )
+        else:
+            with transaction.atomic(using=db), connection.cursor() as cursor:
+                cursor.execute(delete, [batch[0], batch[-1], cutoff])
+                deleted += cursor.rowcount
         last_pk = batch[-1]
         if progress is not None:
             progress(deleted)
