@@ -135,6 +135,7 @@ def _error(description: str) -> OpenApiResponse:
 
 
 UNAUTHENTICATED = _error("No valid durin token; `WWW-Authenticate` says why.")
+TOO_LARGE = _error("The body is over 64 KiB.")
 THROTTLED = _error("Throttled by one of the project's throttle classes; see `Retry-After`.")
 
 
@@ -150,16 +151,14 @@ class _DurinViewSchema(OpenApiViewExtension):
         target = self.target
         namespace = {"__module__": target.__module__, "__doc__": target.__doc__}
         documented = type(target.__name__, (*self.bases, target), namespace)
-        # The view is throttled by the project's default throttle classes, if any.
+        # Every durin view refuses big bodies, and the project's throttle classes apply.
         throttled = {429: THROTTLED} if getattr(target, "throttle_classes", None) else {}
-        return extend_schema_view(
-            **{
-                method: extend_schema(
-                    **{**kwargs, "responses": {**throttled, **kwargs["responses"]}}
-                )
-                for method, kwargs in self.methods.items()
-            }
-        )(documented)
+        decorators = {}
+        for method, kwargs in self.methods.items():
+            extra = {413: TOO_LARGE, **throttled} if method == "post" else throttled
+            responses = dict(sorted({**extra, **kwargs["responses"]}.items()))
+            decorators[method] = extend_schema(**{**kwargs, "responses": responses})
+        return extend_schema_view(**decorators)(documented)
 
 
 class _DurinTokenOnly:
@@ -190,7 +189,6 @@ class LoginViewSchema(_DurinViewSchema):
                     description="Bad credentials (one answer for all of them), or no such client.",
                 ),
                 403: _error("The client's session limit is reached and it refuses new logins."),
-                413: _error("The body is over 64 KiB."),
                 415: _error("A content type or charset durin does not read."),
                 429: _error("Too many failed logins for this address and username."),
             },
