@@ -110,3 +110,9 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(api, user, web, set
         HTTP_X_FORWARDED_FOR="203.0.113.6",
     )
     assert (blocked.status_code, other.status_code) == (429, 200)
+
+
+@pytest.mark.parametrize("spelling", ["Álice", "alíce", "ＡＬＩＣＥ"])
+def test_accents_and_width_do_not_buy_more_attempts(api, user, web, spelling):
+    fail(api, 10)
+    assert attempt(api, username=spelling, password=PASSWORD).status_code == 429

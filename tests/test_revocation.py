@@ -180,3 +180,18 @@ def test_rolled_back_revocation_logs_nobody_out(api, warm):
     assert cached_ok(api, warm)
     cached, _ = token_cache.read(warm.digest)
     assert cached is not None  # still served from the cache, not marked stale
+
+
+def test_unusable_password_saved_alone_revokes(api, warm, user):
+    user.set_unusable_password()
+    user._password = None  # as code that assigns hashes directly leaves it
+    user.save(update_fields=["password"])
+    assert not cached_ok(api, warm)
+
+
+def test_a_new_hash_assigned_directly_revokes(api, warm, user):
+    from django.contrib.auth.hashers import make_password
+
+    user.password = make_password("synced from LDAP")
+    user.save(update_fields=["password"])
+    assert not cached_ok(api, warm)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import unicodedata
 from typing import Any
 
 from rest_framework.throttling import SimpleRateThrottle
@@ -19,14 +20,21 @@ from .client_ip import client_ip
 from .settings import durin_settings
 
 
+def fold(name: str) -> str:
+    """``name`` without case, accents or compatibility variants (``ﬁ`` is ``fi``)."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 class LoginThrottle:
     def __init__(self, request: Any, username: Any) -> None:
         rate = durin_settings.LOGIN_THROTTLE_RATE
         self.limit, self.duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
         # The username as DRF's CharField will read it (numbers as text, whitespace
         # trimmed), so no spelling of one name gets a fresh count.
+        # Case and accents are folded too: MySQL/MariaDB collations match "Álice" to "alice".
         readable = isinstance(username, (str, int, float)) and not isinstance(username, bool)
-        name = str(username).strip().casefold() if readable else ""
+        name = fold(str(username).strip()) if readable else ""
         pair = f"{client_ip(request) or '-'}\n{name}".encode("utf-8", "backslashreplace")
         key = "durin:login:" + hashlib.sha256(pair).hexdigest()
         self.count_key, self.start_key = key + ":n", key + ":t"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.hashers import identify_hasher, is_password_usable
 from django.db import router, transaction
 
 from . import cache, services
@@ -24,6 +25,23 @@ def _only(update_fields: Any, *names: str) -> bool:
     return update_fields is not None and set(update_fields) <= set(names)
 
 
+def _is_rehash(old_hash: str, instance: Any, update_fields: Any) -> bool:
+    """Is this save Django re-hashing the same password at login?
+
+    It does so (``save(update_fields=["password"])``, raw password dropped) when the
+    old hash's hasher asks for an update. Any other new hash is a new password.
+    """
+    if not _only(update_fields, "password") or getattr(instance, "_password", None) is not None:
+        return False
+    if not (is_password_usable(old_hash) and is_password_usable(instance.password)):
+        return False
+    try:
+        old_hasher, new_hasher = identify_hasher(old_hash), identify_hasher(instance.password)
+    except ValueError:
+        return False
+    return old_hasher.algorithm != new_hasher.algorithm or old_hasher.must_update(old_hash)
+
+
 def note_credential_change(sender: type, instance: Any, **kwargs: Any) -> None:
     """``pre_save`` of the user model: does this save change the password or deactivate?"""
     instance._durin_revoke_reason = None
@@ -34,9 +52,7 @@ def note_credential_change(sender: type, instance: Any, **kwargs: Any) -> None:
     before = sender._default_manager.filter(pk=instance.pk).values(*fields).first()
     if before is None:
         return
-    # Django re-hashes a password on login when its hasher settings changed; that
-    # save (update_fields=["password"], no raw password kept) is not a new password.
-    rehash = _only(update_fields, "password") and getattr(instance, "_password", None) is None
+    rehash = "password" in before and _is_rehash(before["password"], instance, update_fields)
     if (
         durin_settings.REVOKE_TOKENS_ON_PASSWORD_CHANGE
         and "password" in before
