@@ -210,7 +210,18 @@ def test_any_one_character_change_is_refused_without_a_query(auth_class, token, 
 
 
 @EXAMPLES
-@given(text=st.text(max_size=100) | st.text(alphabet=TOKEN_ALPHABET, min_size=39, max_size=100))
+@given(
+    text=st.one_of(
+        st.text(max_size=100),
+        st.text(alphabet=TOKEN_ALPHABET, min_size=39, max_size=100),
+        st.text(alphabet="0123456789abcdef", min_size=8, max_size=128),  # 1.x-shaped
+    )
+)
 def test_made_up_tokens_are_refused(token: Any, text: str):
-    with pytest.raises((exceptions.AuthenticationFailed, UnicodeError)):
+    """Refused, and without a query unless it has the shape of a 1.x token (§7)."""
+    with (
+        CaptureQueriesContext(connection) as queries,
+        pytest.raises(exceptions.AuthenticationFailed),
+    ):
         TokenAuthentication.authenticate_credentials(text)
+    assert len(queries.captured_queries) == crypto.is_legacy_token(text)
