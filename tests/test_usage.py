@@ -156,3 +156,28 @@ def test_sessions_list_shows_metadata(api, user, web):
     (session,) = api.get(reverse("durin_tokensessions-list"), **auth_header(token)).json()
     assert (session["ip_address"], session["user_agent"]) == ("198.51.100.7", "Firefox/140")
     assert session["last_used"] is not None
+
+
+@pytest.mark.skipif(not LOCMEM, reason="time travel cannot age entries inside Redis")
+def test_cached_hits_make_no_query_for_the_whole_cache_timeout(
+    api, token, settings, django_assert_num_queries
+):
+    settings.REST_DURIN = {"TOKEN_CACHE_TIMEOUT": 300}
+    start = timezone.now()
+    get(api, token, "cached-whoami")
+    for seconds in (30, 90, 150, 290):
+        with time_machine.travel(start + timedelta(seconds=seconds), tick=False):
+            with django_assert_num_queries(0):
+                assert get(api, token, "cached-whoami").status_code == 200
+    with time_machine.travel(start + timedelta(seconds=301), tick=False):
+        with django_assert_num_queries(2):  # miss: read, and the last_used now due
+            get(api, token, "cached-whoami")
+
+
+@pytest.mark.parametrize("url", ["whoami", "cached-whoami"])
+def test_sliding_expiry_shorter_than_the_write_interval(api, user, make_client, url):
+    client = make_client("short", token_ttl=timedelta(seconds=45), auto_refresh=True)
+    token = AuthToken.objects.create(user, client)
+    for seconds in range(10, 200, 10):  # in steady use for longer than four TTLs
+        with time_machine.travel(token.created + timedelta(seconds=seconds), tick=False):
+            assert get(api, token, url).status_code == 200, seconds

@@ -8,6 +8,7 @@ sharing that cache on the very next request (see ``durin.cache``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone, translation
@@ -104,7 +105,7 @@ class TokenAuthentication(BaseAuthentication):
             cls.expire(auth_token)
             raise _failed(_("The given token has expired."), "token_expired")
         user, auth_token = cls.validate_user(auth_token)
-        services.record_use(auth_token, now)
+        cls.record_use(auth_token, now)
         cls.remember(auth_token)
         return user, auth_token
 
@@ -130,6 +131,11 @@ class TokenAuthentication(BaseAuthentication):
             return AuthToken.objects.select_related(*related).get(digest=digest)
         except AuthToken.DoesNotExist:
             return None
+
+    @classmethod
+    def record_use(cls, auth_token: AuthToken, now: datetime) -> None:
+        """``last_used`` and sliding expiry, written at most once per interval."""
+        services.record_use(auth_token, now)
 
     @classmethod
     def remember(cls, auth_token: AuthToken) -> None:
@@ -168,12 +174,24 @@ class CachedTokenAuthentication(TokenAuthentication):
     @classmethod
     def get_token(cls, digest: str) -> AuthToken | None:
         cached, generation = cache.read(digest)
-        if cached is not None and cached.expiry > timezone.now():
-            return cached
+        now = timezone.now()
+        if cached is not None and cached.expiry > now:
+            # A sliding token due for its write (its entry outlived the moment it was
+            # meant to end) is read again from the database, which writes it.
+            if not (cached.client.auto_refresh and services.use_due(cached, now)):
+                cached._durin_cached = True  # type: ignore[attr-defined]
+                return cached
         auth_token = super().get_token(digest)
         if auth_token is not None and generation is not None:
             auth_token._durin_generation = generation  # type: ignore[attr-defined]
         return auth_token
+
+    @classmethod
+    def record_use(cls, auth_token: AuthToken, now: datetime) -> None:
+        # A hit writes nothing: a sliding token due for a write is not served from the
+        # cache, and other tokens note their use on the next miss.
+        if not getattr(auth_token, "_durin_cached", False):
+            super().record_use(auth_token, now)
 
     @classmethod
     def remember(cls, auth_token: AuthToken) -> None:

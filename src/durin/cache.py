@@ -205,14 +205,17 @@ def store(token: AuthToken, generation: str) -> None:
     """Cache ``token`` unless an entry (or a stale marker) is already there.
 
     ``generation`` is the one ``read`` gave before the token was read from the
-    database. The entry lives no longer than ``TOKEN_CACHE_TIMEOUT``, the token
-    itself, or the moment its ``last_used`` is due for a write: a cache hit never
-    has to write.
+    database. The entry lives no longer than ``TOKEN_CACHE_TIMEOUT`` or the token
+    itself and, for a sliding (``auto_refresh``) client, than the moment its use is
+    due for a write: a cache hit never writes. For other clients ``last_used`` is
+    written on the next cache miss, so it lags by up to ``TOKEN_CACHE_TIMEOUT``.
     """
+    from .services import use_interval  # services imports this module
+
     now = timezone.now()
     seconds = [durin_settings.TOKEN_CACHE_TIMEOUT, (token.expiry - now).total_seconds()]
-    interval = durin_settings.MIN_REFRESH_INTERVAL
-    if interval is not None and token.last_used is not None:
+    interval = use_interval(token)
+    if token.client.auto_refresh and interval is not None and token.last_used is not None:
         seconds.append(interval - (now - token.last_used).total_seconds())
     timeout = math.floor(min(seconds))
     if timeout <= 0:

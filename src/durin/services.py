@@ -152,6 +152,27 @@ def renew_token(
     return new_expiry
 
 
+def use_interval(token: AuthToken) -> float | None:
+    """Seconds between two writes of ``token``'s use; ``None``: never written.
+
+    ``MIN_REFRESH_INTERVAL``, but for a sliding client at most half its ``token_ttl``,
+    so that a token in steady use is always extended before it expires.
+    """
+    interval = durin_settings.MIN_REFRESH_INTERVAL
+    client = token.client
+    if interval is None or not client.auto_refresh:
+        return interval
+    return min(interval, client.token_ttl.total_seconds() / 2)
+
+
+def use_due(token: AuthToken, now: datetime) -> bool:
+    """Whether ``token``'s use should be written now (see ``use_interval``)."""
+    interval = use_interval(token)
+    if interval is None:
+        return False
+    return token.last_used is None or (now - token.last_used).total_seconds() >= interval
+
+
 def record_use(token: AuthToken, now: datetime) -> bool:
     """Note that ``token`` was used: ``last_used`` and, for ``auto_refresh`` clients, expiry.
 
@@ -159,12 +180,9 @@ def record_use(token: AuthToken, now: datetime) -> bool:
     processes: the UPDATE only matches a row whose ``last_used`` is that old.
     Returns whether it wrote.
     """
-    interval = durin_settings.MIN_REFRESH_INTERVAL
-    if interval is None:
+    if not use_due(token, now):
         return False
-    due_before = now - timedelta(seconds=interval)
-    if token.last_used is not None and token.last_used > due_before:
-        return False
+    due_before = now - timedelta(seconds=use_interval(token) or 0)
     changes: dict[str, Any] = {"last_used": now}
     client = token.client
     if client.auto_refresh:
