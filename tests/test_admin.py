@@ -74,3 +74,24 @@ def test_admin_bulk_delete_revokes(browser, user, web, mobile):
 def test_client_admin_pages(browser, web):
     assert browser.get(reverse("admin:durin_client_changelist")).status_code == 200
     assert browser.get(reverse("admin:durin_client_change", args=[web.pk])).status_code == 200
+
+
+def test_tokens_issued_in_the_admin_carry_no_admin_metadata(browser, user, web):
+    browser.post(
+        reverse("admin:durin_authtoken_add"),
+        {"user": user.pk, "client": web.pk},
+        REMOTE_ADDR="192.0.2.77",
+        HTTP_USER_AGENT="AdminBrowser",
+    )
+    token = AuthToken.objects.get()
+    assert (token.ip_address, token.user_agent) == (None, "")
+
+
+@pytest.mark.parametrize("user_id", ["9" * 25, "-1", "abc"])
+def test_admin_add_with_an_impossible_user_id_is_a_form_error(browser, web, user_id):
+    response = browser.post(
+        reverse("admin:durin_authtoken_add"), {"user": user_id, "client": web.pk}
+    )
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
+    assert not AuthToken.objects.exists()

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from . import services
 from .models import AuthToken, Client
+
+
+class _SafeChoiceField(forms.ModelChoiceField):
+    """An id too large for the database is an invalid choice, not a 500 (SQLite, Django 4.2)."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except OverflowError:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
 
 
 @admin.register(Client)
@@ -49,11 +63,16 @@ class AuthTokenAdmin(admin.ModelAdmin):
             return ()
         return ("user", "client", *self.readonly_fields)
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", _SafeChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def has_change_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: AuthToken, form: Any, change: bool) -> None:
-        issued = services.issue_token(obj.user, obj.client, request=request)
+        # No request: the admin's address and browser are not the user's session metadata.
+        issued = services.issue_token(obj.user, obj.client)
         for field in AuthToken._meta.concrete_fields:
             setattr(obj, field.attname, getattr(issued, field.attname))
         obj._state.adding = False

@@ -14,8 +14,15 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-#: Stands for "DRF's ``DATETIME_FORMAT``", looked up when the setting is read.
-DRF_DATETIME_FORMAT = object()
+
+class _DRFDatetimeFormat:
+    """Stands for "DRF's ``DATETIME_FORMAT``", looked up when the setting is read."""
+
+    def __repr__(self) -> str:
+        return "REST_FRAMEWORK['DATETIME_FORMAT']"
+
+
+DRF_DATETIME_FORMAT = _DRFDatetimeFormat()
 
 DEFAULTS: dict[str, Any] = {
     # The keys of django-rest-durin 1.x, with its defaults.
