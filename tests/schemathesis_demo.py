@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
 from durin.models import AuthToken, Client
 from durin.settings import durin_settings
 
-MAX_EXAMPLES = int(os.environ.get("DURIN_SCHEMATHESIS_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("DURIN_SCHEMATHESIS_EXAMPLES", "50"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
