@@ -157,7 +157,9 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     lines = [
         f"### Results: {result['date']} (commit {result['commit']})",
         "",
-        f"{m['cpu']}, {m['cores']} cores, shared with other work; Python {m['python']}; "
+        f"{m['cpu']}, {m['cores']} cores, shared with other work (1-minute load average "
+        f"{m['load_average_before'][0]:.1f} at the start, {m['load_average'][0]:.1f} at the end); "
+        f"Python {m['python']}; "
         f"PostgreSQL {m['postgresql']}; Redis {m['redis']}; {', '.join(m['packages'])}. "
         f"The whole run took {result['duration_s'] // 60} min {result['duration_s'] % 60} s.",
         "",
