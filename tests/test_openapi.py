@@ -134,6 +134,28 @@ def test_expiry_is_a_date_time_unless_formatted_otherwise(schema, settings):
     }
 
 
+def test_a_projects_own_annotations_of_a_durin_view_win(settings):
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.utils import extend_schema, inline_serializer
+    from rest_framework import serializers
+
+    from durin.views import LoginView
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, **SCHEMA_CLASS}  # before extend_schema
+
+    class ProjectLogin(LoginView):
+        @extend_schema(
+            responses={200: inline_serializer("Mine", {"mine": serializers.CharField()})}
+        )
+        def post(self, request, *args, **kwargs):
+            return super().post(request, *args, **kwargs)
+
+    patterns = [path("login/", ProjectLogin.as_view()), path("api/auth/", include("durin.urls"))]
+    s = SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
+    mine = s["paths"]["/login/"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert mine["schema"] == {"$ref": "#/components/schemas/Mine"}
+
+
 def test_the_demo_schema_validates_without_a_warning(tmp_path):
     out = tmp_path / "schema.yaml"
     command = ["manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(out)]

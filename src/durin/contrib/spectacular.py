@@ -155,6 +155,8 @@ class _DurinViewSchema(OpenApiViewExtension):
         throttled = {429: THROTTLED} if getattr(target, "throttle_classes", None) else {}
         decorators = {}
         for method, kwargs in self.methods.items():
+            if "schema" in getattr(getattr(target, method, None), "kwargs", {}):
+                continue  # a project's own extend_schema() on its subclass's method wins
             extra = {413: TOO_LARGE, **throttled} if method == "post" else throttled
             responses = dict(sorted({**extra, **kwargs["responses"]}.items()))
             decorators[method] = extend_schema(**{**kwargs, "responses": responses})
