@@ -10,8 +10,8 @@ behind, and that the schema is the one a fresh install gets (see
 
 Two kinds of 1.x database are covered: 1.1.0 as released (durin 0001 + 0002
 applied) and an install from that project's later main branch, which also
-recorded ``0003_alter_client_token_ttl``. SQLite always; PostgreSQL too when
-``DURIN_TEST_DB=postgres``.
+recorded ``0003_alter_client_token_ttl``. SQLite always; PostgreSQL or MariaDB too when
+``DURIN_TEST_DB`` names one.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ REQUIREMENTS = [
     "psycopg[binary]",
 ]
 
-DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("DURIN_TEST_DB") == "postgres" else [])
+SERVER_DB = os.environ.get("DURIN_TEST_DB")
+DATABASES = ["sqlite"] + ([SERVER_DB] if SERVER_DB in {"postgres", "mysql"} else [])
 VARIANTS = {"1.1.0": [], "main-with-0003": ["--with-0003"]}
 PG = {
     "host": os.environ.get("PGHOST", "127.0.0.1"),
@@ -76,23 +77,29 @@ def legacy_python() -> Path:
     wanted = "\n".join(REQUIREMENTS)
     with open(VENV.parent / "durin-1.1.0-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if MARKER.is_file() and MARKER.read_text() == wanted and python.exists():
-            return python
-        shutil.rmtree(VENV, ignore_errors=True)
         env = clean_env(PIP_DISABLE_PIP_VERSION_CHECK="1")
-        for cmd in (
-            [sys.executable, "-m", "venv", str(VENV)],
-            [str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS],
+        if not (MARKER.is_file() and MARKER.read_text() == wanted and python.exists()):
+            shutil.rmtree(VENV, ignore_errors=True)
+            build(env, [sys.executable, "-m", "venv", str(VENV)])
+            build(env, [str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS])
+            MARKER.write_text(wanted)
+        # MariaDB's driver only when needed: it compiles against libmariadb-dev.
+        if (
+            "mysql" in DATABASES
+            and run([str(python), "-c", "import MySQLdb"], env=env, cwd=REPO, timeout=60)[0]
         ):
-            code, output = run(cmd, env=env, cwd=REPO, timeout=600)
-            if code != 0:
-                pytest.fail(
-                    f"Could not build the django-rest-durin 1.1.0 venv (PyPI needed): "
-                    f"{' '.join(cmd)} exited {code}\n{output}",
-                    pytrace=False,
-                )
-        MARKER.write_text(wanted)
+            build(env, [str(python), "-m", "pip", "install", "--quiet", "mysqlclient"])
     return python
+
+
+def build(env: dict[str, str], cmd: list[str]) -> None:
+    code, output = run(cmd, env=env, cwd=REPO, timeout=600)
+    if code != 0:
+        pytest.fail(
+            f"Could not build the django-rest-durin 1.1.0 venv (PyPI needed): "
+            f"{' '.join(cmd)} exited {code}\n{output}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(params=DATABASES)
@@ -102,17 +109,30 @@ def legacy_database(request, tmp_path):
         path = tmp_path / "durin1x.sqlite3"
         yield {"DURIN_UPGRADE_ENGINE": "sqlite", "DURIN_UPGRADE_NAME": str(path)}
         return
-    import psycopg
-
     name = f"durin_upgrade_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    server_sql(request.param, f"CREATE DATABASE {name}")
     try:
-        yield {"DURIN_UPGRADE_ENGINE": "postgres", "DURIN_UPGRADE_NAME": name}
+        yield {"DURIN_UPGRADE_ENGINE": request.param, "DURIN_UPGRADE_NAME": name}
     finally:  # The driver drops its "_fresh" twin itself, unless it crashed.
+        for db in (name, f"{name}_fresh"):
+            server_sql(request.param, f"DROP DATABASE IF EXISTS {db}")
+
+
+def server_sql(engine: str, statement: str) -> None:
+    """Run one statement on the PostgreSQL or MariaDB server, outside any database."""
+    if engine == "postgres":
+        import psycopg
+
         with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
-            for db in (name, f"{name}_fresh"):
-                conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            conn.execute(statement)
+        return
+    import MySQLdb
+
+    conn = MySQLdb.connect(host="127.0.0.1", port=3306, user="root")
+    try:
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
 
 
 @pytest.mark.slow

@@ -223,7 +223,10 @@ def check_api_access_client(
     if not name or not databases:
         return []
     try:
-        exists = any(Client.objects.using(db).filter(name=name).exists() for db in databases)
+        exists = any(
+            name in Client.objects.using(db).filter(name=name).values_list("name", flat=True)
+            for db in databases
+        )  # compared in Python too: MySQL/MariaDB collations ignore case
     except DatabaseError:  # Not migrated yet: nothing to say.
         return []
     if exists:

@@ -92,6 +92,19 @@ class Client(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def named(cls, name: str, using: str | None = None) -> Client:
+        """The client with exactly this name, or ``Client.DoesNotExist``.
+
+        MySQL/MariaDB's default collations compare names case-insensitively and
+        ignore trailing spaces, so ``web`` would answer to ``WEB``: the row found
+        is compared again in Python.
+        """
+        client = cls._default_manager.db_manager(using).get(name=name)
+        if client.name != name:
+            raise cls.DoesNotExist(f"No client named exactly {name!r}.")
+        return client
+
     def cap_expiry(self, expiry: datetime, created: datetime) -> datetime:
         """``expiry``, but no later than ``max_token_lifetime`` after ``created``."""
         if self.max_token_lifetime is None:

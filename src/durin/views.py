@@ -149,7 +149,7 @@ class LoginView(DurinView):
         try:
             if not storable(name):  # no such name can exist; the database would choke on it
                 raise Client.DoesNotExist
-            return Client.objects.get(name=name)
+            return Client.named(name)
         except Client.DoesNotExist:
             raise ValidationError({"detail": _("No client with that name.")}) from None
 
@@ -274,7 +274,7 @@ class APIAccessTokenView(TokenRequiredView):
         if not name:
             raise NotFound(_("API access is not enabled: API_ACCESS_CLIENT_NAME is not set."))
         try:
-            return Client.objects.get(name=name)
+            return Client.named(name)
         except Client.DoesNotExist:
             raise NotFound(
                 _(

@@ -1,8 +1,8 @@
 """Settings for the django-rest-durin 1.1.0 venv, which builds the database to upgrade.
 
 Runs under 1.1.0's own interpreter, never under this repository's durin. The database
-comes from the environment so the same file serves SQLite and PostgreSQL:
-DURIN_UPGRADE_ENGINE=sqlite|postgres and DURIN_UPGRADE_NAME (a file path or a database name).
+comes from the environment so the same file serves SQLite, PostgreSQL and MariaDB:
+DURIN_UPGRADE_ENGINE=sqlite|postgres|mysql and DURIN_UPGRADE_NAME (a file path or a database name).
 """
 
 import os
@@ -31,6 +31,17 @@ if os.environ["DURIN_UPGRADE_ENGINE"] == "postgres":
             "PORT": os.environ.get("PGPORT", "5432"),
             "USER": os.environ.get("PGUSER", "postgres"),
             "NAME": os.environ["DURIN_UPGRADE_NAME"],
+        }
+    }
+elif os.environ["DURIN_UPGRADE_ENGINE"] == "mysql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": "127.0.0.1",
+            "PORT": "3306",
+            "USER": "root",
+            "NAME": os.environ["DURIN_UPGRADE_NAME"],
+            "OPTIONS": {"charset": "utf8mb4"},
         }
     }
 else:

@@ -13,6 +13,6 @@ from tests.legacy_1x.settings_1x import DATABASES  # noqa: E402  (must override 
 DATABASES["fresh"] = {
     **DATABASES["default"],
     "TEST": {"NAME": f"{DATABASES['default']['NAME']}_fresh"}
-    if DATABASES["default"]["ENGINE"].endswith("postgresql")
+    if not DATABASES["default"]["ENGINE"].endswith("sqlite3")
     else {},
 }
