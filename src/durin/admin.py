@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -25,6 +26,16 @@ class _SafeChoiceField(forms.ModelChoiceField):
             raise ValidationError(
                 self.error_messages["invalid_choice"], code="invalid_choice"
             ) from None
+
+
+class _SafeRawIdWidget(ForeignKeyRawIdWidget):
+    """Shows the form again for such an id, instead of failing to look up its label."""
+
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        try:
+            return super().label_and_url_for_value(value)
+        except OverflowError:
+            return "", ""
 
 
 @admin.register(Client)
@@ -65,6 +76,11 @@ class AuthTokenAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         kwargs.setdefault("form_class", _SafeChoiceField)
+        if db_field.name in self.raw_id_fields:
+            kwargs.setdefault(
+                "widget",
+                _SafeRawIdWidget(db_field.remote_field, self.admin_site, using=kwargs.get("using")),
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
