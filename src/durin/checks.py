@@ -22,6 +22,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError
 
 from . import crypto
+from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 from .settings import DEFAULTS, durin_settings
 
 AUTH_CLASSES = ("durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication")
@@ -140,7 +141,11 @@ def _check_token_format() -> list[CheckMessage]:
         return [
             Error(
                 f"durin cannot issue tokens with these settings: {exc}",
-                hint="Raise REST_DURIN['TOKEN_CHARACTER_LENGTH'] or shorten TOKEN_PREFIX.",
+                hint=(
+                    "Set REST_DURIN['TOKEN_CHARACTER_LENGTH'] between "
+                    f"{MIN_RANDOM_CHARACTERS + CHECKSUM_LENGTH} + len(TOKEN_PREFIX) and "
+                    f"{MAX_TOKEN_LENGTH}, with a TOKEN_PREFIX of [A-Za-z0-9_] only."
+                ),
                 id="durin.E001",
             )
         ]
