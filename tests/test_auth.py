@@ -270,3 +270,16 @@ def test_translated_messages_keep_an_ascii_challenge(api, token, settings, langu
     assert response["WWW-Authenticate"] == (  # ...ASCII challenge
         'Token error="invalid_token", error_description="Invalid token."'
     )
+
+
+def test_durin_views_challenge_with_durin_even_after_basic(api, token, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.BasicAuthentication",
+            "durin.auth.TokenAuthentication",
+        ],
+    }
+    response = api.post(reverse("durin_logout"), HTTP_AUTHORIZATION="Token nope")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith('Token error="invalid_token"')

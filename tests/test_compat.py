@@ -83,3 +83,55 @@ def test_revocation_reasons(api, user, web, mobile, make_client, settings):
     with Received(token_revoked) as revoked:
         browser.post(reverse("admin:durin_authtoken_delete", args=[token.pk]), {"post": "yes"})
     assert [(r["reason"], r["token_id"]) for r in revoked] == [("admin", token.pk)]
+
+
+def test_project_default_permissions_still_apply_to_token_views(api, token, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    }
+    assert api.post(reverse("durin_logout"), **auth_header(token)).status_code == 403
+    assert AuthToken.objects.filter(pk=token.pk).exists()
+    assert api.post(reverse("durin_logout")).status_code == 401
+
+
+def test_api_access_1x_hooks(user, make_client, settings, token):
+    from durin.views import APIAccessTokenView
+
+    make_client("api")
+    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api"}
+    issued = AuthToken.objects.create(user, Client.objects.get(name="api"))
+    view = APIAccessTokenView()
+    view.request = type("R", (), {"user": user})()
+    assert view.client_name == "api"
+    assert view.get_object().pk == issued.pk
+
+
+def test_login_password_is_hidden_from_error_reports(user, web):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    from durin import views
+
+    seen = {}
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    browser = BrowserClient(raise_request_exception=False)
+    original = views.LoginView.get_token_obj
+    views.LoginView.get_token_obj = explode
+    try:
+        from django.core.signals import got_request_exception
+
+        def capture(sender, request, **kwargs):
+            seen["post"] = SafeExceptionReporterFilter().get_post_parameters(request)
+
+        got_request_exception.connect(capture, weak=False, dispatch_uid="t-sens")
+        browser.post(
+            reverse("durin_login"), {"username": "alice", "password": PASSWORD, "client": "web"}
+        )
+    finally:
+        views.LoginView.get_token_obj = original
+        got_request_exception.disconnect(dispatch_uid="t-sens")
+    assert seen["post"]["username"] == "alice"
+    assert seen["post"]["password"] != PASSWORD

@@ -94,3 +94,19 @@ def test_logout_racing_refresh_never_resurrects(user, make_client):
         codes = {r.status_code for pair in results for r in pair}
         assert codes <= {200, 204, 401}, codes
         assert not AuthToken.objects.filter(digest=token.digest).exists()
+
+
+def test_a_password_change_racing_a_login_wins(user, make_client):
+    """The login checked the old password; the change commits before the token is issued."""
+    from django.contrib.auth import get_user_model
+
+    from durin import services
+
+    client = make_client("web")
+    checked = get_user_model().objects.get(pk=user.pk)  # what the login authenticated
+    changed = get_user_model().objects.get(pk=user.pk)
+    changed.set_password("new password")
+    changed.save()
+    with pytest.raises(services.CredentialsChanged):
+        services.issue_token(checked, client, verify_user=True)
+    assert not AuthToken.objects.exists()

@@ -8,13 +8,16 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import router, transaction
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import exceptions, mixins, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import DateTimeField
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
@@ -41,6 +44,8 @@ class SessionLimitReached(exceptions.PermissionDenied):
     )
     default_code = "session_limit_reached"
 
+
+BAD_CREDENTIALS = _("Unable to log in with provided credentials.")  # DRF's own wording
 
 #: On the responses that carry a token's plaintext (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -76,10 +81,15 @@ class DurinView(APIView):
 class TokenRequiredView(DurinView):
     """Answers 401 unless the request was authenticated with a durin token.
 
-    Authentication classes come from the project's defaults, as in 1.x.
+    Authentication and permission classes come from the project's defaults, as in
+    1.x; a durin token is required before any of those permissions is asked.
     """
 
-    permission_classes = [IsTokenAuthenticated]
+    def get_permissions(self) -> list[Any]:
+        classes = self.permission_classes
+        if classes is APIView.permission_classes:  # not overridden: the current defaults
+            classes = api_settings.DEFAULT_PERMISSION_CLASSES
+        return [IsTokenAuthenticated(), *(permission() for permission in classes)]
 
     def permission_denied(self, request: Request, message: Any = None, code: Any = None) -> None:
         if not isinstance(request.auth, AuthToken):
@@ -87,10 +97,14 @@ class TokenRequiredView(DurinView):
         super().permission_denied(request, message=message, code=code)
 
     def get_authenticate_header(self, request: Request) -> str:
-        header = super().get_authenticate_header(request)
-        return header or TokenAuthentication().authenticate_header(request)
+        """durin's challenge when a durin token was refused, or when no class offers one."""
+        durin = TokenAuthentication().authenticate_header(request)
+        if getattr(request, "_durin_refusal", None) is not None:
+            return durin
+        return super().get_authenticate_header(request) or durin
 
 
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class LoginView(DurinView):
     """POST ``username``, ``password`` and ``client`` (JSON or form) to get a token.
 
@@ -130,7 +144,7 @@ class LoginView(DurinView):
         # answer as a bad password.
         if not user.is_active:
             raise ValidationError(
-                {"non_field_errors": [_("Unable to log in with provided credentials.")]},
+                {"non_field_errors": [BAD_CREDENTIALS]},
                 code="authorization",
             )
         return user
@@ -156,9 +170,14 @@ class LoginView(DurinView):
     def get_token_obj(self, request: Request, client: Client) -> AuthToken:
         """Issue a new token for ``request.user`` (a second login never returns an earlier one)."""
         try:
-            return services.issue_token(request.user, client, request=request)
+            return services.issue_token(request.user, client, request=request, verify_user=True)
         except services.SessionLimitReached:
             raise SessionLimitReached() from None
+        except services.CredentialsChanged:  # a password change raced this login
+            raise ValidationError(
+                {"non_field_errors": [BAD_CREDENTIALS]},
+                code="authorization",
+            ) from None
 
     def renew_token(self, request: Request, token: AuthToken) -> datetime:
         """Kept from 1.x; login always issues a new token, so nothing calls it here."""
@@ -269,10 +288,16 @@ class APIAccessTokenView(TokenRequiredView):
     DELETE revokes it.
     """
 
-    def get_client(self) -> Client:
+    @property
+    def client_name(self) -> str:
+        """``API_ACCESS_CLIENT_NAME`` (1.x hook); 404 when it is not set."""
         name = durin_settings.API_ACCESS_CLIENT_NAME
         if not name:
             raise NotFound(_("API access is not enabled: API_ACCESS_CLIENT_NAME is not set."))
+        return name
+
+    def get_client(self) -> Client:
+        name = self.client_name
         try:
             return Client.named(name)
         except Client.DoesNotExist:
@@ -289,13 +314,17 @@ class APIAccessTokenView(TokenRequiredView):
     def _tokens(self, client: Client) -> Any:
         return AuthToken.objects.filter(user=self.request.user, client=client)
 
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def get_object(self) -> AuthToken:
+        """The caller's newest API token (1.x hook); 404 when there is none."""
         token = (
             self._tokens(self.get_client()).select_related("client").order_by("-created").first()
         )
         if token is None:
             raise NotFound(_("No API token has been issued to you."))
-        return Response(self.get_serializer(token).data)
+        return token
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         client = self.get_client()
