@@ -44,10 +44,10 @@ def test_e001_token_format(rest_durin):
     assert check(REST_DURIN=rest_durin) == ["durin.E001"]
 
 
-def test_e002_both_auth_classes():
+def test_w005_both_auth_classes():
     both = ["durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication"]
     assert check(REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": both}, CACHES=REDIS) == [
-        "durin.E002"
+        "durin.W005"
     ]
 
 

@@ -1,7 +1,7 @@
 """System checks. Every id durin uses is listed here, once.
 
 E001  TOKEN_CHARACTER_LENGTH / TOKEN_PREFIX cannot give a well-formed token.
-E002  Both TokenAuthentication and CachedTokenAuthentication are default classes.
+E002  (retired: now W005, so that a 1.x project listing both classes can still migrate)
 E003  A REST_DURIN setting has the wrong type or value.
 E004  LOGIN_THROTTLE_RATE is not a rate DRF understands.
 E005  TOKEN_CACHE_ALIAS names no cache in CACHES.
@@ -9,6 +9,7 @@ W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
 W003  CachedTokenAuthentication on a cache that other processes cannot see.
 W004  REST_DURIN has a key durin does not know (a typo?).
+W005  Both TokenAuthentication and CachedTokenAuthentication are default classes.
 """
 
 from __future__ import annotations
@@ -207,12 +208,12 @@ def _default_auth_classes() -> list[str]:
 def _check_auth_classes() -> list[CheckMessage]:
     if all(name in _default_auth_classes() for name in AUTH_CLASSES):
         return [
-            Error(
+            Warning(
                 "Both TokenAuthentication and CachedTokenAuthentication are in "
                 "DEFAULT_AUTHENTICATION_CLASSES: only the first one listed ever decides on a "
                 "durin token, so the other is dead configuration (and the cache may never be used).",
                 hint="Keep one of them.",
-                id="durin.E002",
+                id="durin.W005",
             )
         ]
     return []

@@ -18,8 +18,9 @@ from .validators import default_token_ttl, validate_positive_duration, validate_
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-#: The name django-rest-durin 1.x's migrations gave the default TTL callable.
+#: The names django-rest-durin 1.x's migrations gave the default TTL callable.
 get_DEFAULT_TOKEN_TTL = default_token_ttl
+_get_DEFAULT_TOKEN_TTL = default_token_ttl
 
 
 class Client(models.Model):
