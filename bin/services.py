@@ -1,4 +1,4 @@
-"""Make sure PostgreSQL and Redis answer on 127.0.0.1 before the second test run.
+"""Make sure PostgreSQL, MariaDB and Redis answer on 127.0.0.1 before the server test runs.
 
 A service that is down is started with the machine's own command; one that
 cannot be started stops the run with a loud error instead of skipped tests.
@@ -23,6 +23,17 @@ SERVICES = {
             os.path.basename(sorted(glob.glob("/etc/postgresql/*"))[-1]),
             "main",
             "start",
+        ],
+    ),
+    "MariaDB": (
+        3306,
+        lambda: [
+            "start-stop-daemon",
+            "--start",
+            "--oknodo",
+            "--background",
+            "--exec",
+            "/usr/sbin/mariadbd",
         ],
     ),
     "Redis": (
@@ -69,7 +80,7 @@ def main() -> int:
         if command and shutil.which(command[0]):
             print(f"{name} is not answering on port {port}; starting it: {' '.join(command)}")
             subprocess.run(command, check=False)
-            for _ in range(30):
+            for _ in range(60):
                 if answers(port):
                     break
                 time.sleep(0.5)
@@ -78,7 +89,7 @@ def main() -> int:
     if down:
         print("!" * 70, file=sys.stderr)
         print(f"ERROR: {', '.join(down)} not reachable and could not be started.", file=sys.stderr)
-        print("The PostgreSQL + Redis run cannot happen; refusing to skip it.", file=sys.stderr)
+        print("The server test runs cannot happen; refusing to skip them.", file=sys.stderr)
         print("!" * 70, file=sys.stderr)
         return 1
     return 0
