@@ -33,10 +33,10 @@ from .conftest import PASSWORD, auth_header
 
 pytestmark = pytest.mark.django_db
 
-ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-postgres_only = pytest.mark.skipif(
-    not ON_POSTGRES,
-    reason="real concurrency needs PostgreSQL (in-memory SQLite locks whole tables)",
+ON_SERVER_DB = not django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+server_db_only = pytest.mark.skipif(
+    not ON_SERVER_DB,
+    reason="real concurrency needs PostgreSQL or MariaDB (in-memory SQLite locks whole tables)",
 )
 
 LOGIN = "durin_login"
@@ -1214,7 +1214,7 @@ def _together(*requests):
     return results
 
 
-@postgres_only
+@server_db_only
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_api_key_posts_leave_exactly_one_key(user, web, api_access):
     token = AuthToken.objects.create(user, web).token
@@ -1230,7 +1230,7 @@ def test_two_simultaneous_api_key_posts_leave_exactly_one_key(user, web, api_acc
         AuthToken.objects.filter(client=api_access).delete()
 
 
-@postgres_only
+@server_db_only
 @pytest.mark.django_db(transaction=True)
 def test_logout_racing_refresh_of_the_same_token(user, web):
     for _ in range(8):
@@ -1247,7 +1247,7 @@ def test_logout_racing_refresh_of_the_same_token(user, web):
         assert whoami(APIClient(), token).status_code == 401
 
 
-@postgres_only
+@server_db_only
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_logins_respect_the_session_limit(user, make_client):
     make_client("web")
@@ -1267,7 +1267,7 @@ def test_simultaneous_logins_respect_the_session_limit(user, make_client):
         AuthToken.objects.all().delete()
 
 
-@postgres_only
+@server_db_only
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_deletes_of_one_session(user, web, mobile):
     token = AuthToken.objects.create(user, web).token
