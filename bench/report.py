@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -142,9 +143,11 @@ def verdicts(result: dict) -> list[str]:
     first = targets(result["runs"], result, result.get("noise_runs"))
     second = targets(result.get("noise_runs") or [], result, None)
     lines = []
+    def shape(text: str) -> str:  # the same target in the other pass: the text but its numbers
+        return re.sub(r"[-+]?\d[\d.,]*", "#", text)
+
     for ok, text in first:
-        again = next((ok2 for ok2, text2 in second if text2.split(":")[0] == text.split(":")[0]
-                      and text2.split(" ")[:4] == text.split(" ")[:4]), None)  # fmt: skip
+        again = next((ok2 for ok2, text2 in second if shape(text2) == shape(text)), None)
         status = "met" if ok else "**MISSED**"
         if again is not None and again != ok:
             status += " (the other way in the 2nd pass)"
