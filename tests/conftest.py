@@ -1,9 +1,15 @@
-"""Fixtures: users, clients, tokens and an API client; the cache is emptied around each test."""
+"""Fixtures: users, clients, tokens and an API client; the cache is emptied around each test;
+a private redis-server for the tests that stall one."""
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +113,52 @@ class Received:
 
     def receive(self, sender, **kwargs):
         self.calls.append(kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
+    """A redis-server of our own, without persistence; always killed at the end."""
+    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=(Path(workdir) / "log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    process.port = port  # type: ignore[attr-defined]
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert process.poll() is None, (workdir / "log").read_text()
+                time.sleep(0.05)
+        else:
+            pytest.fail("the private redis-server did not start")
+        yield process
+    finally:
+        process.send_signal(signal.SIGCONT)
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

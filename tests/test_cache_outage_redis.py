@@ -12,12 +12,9 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -27,7 +24,7 @@ from django.urls import reverse
 from durin import cache as token_cache
 from durin.models import AuthToken
 
-from .conftest import auth_header
+from .conftest import auth_header, free_port
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # revocations reach the cache on commit
@@ -37,55 +34,6 @@ pytestmark = [
 ALIAS = "outage"
 #: Short, so that each request during the outage waits this long, not the OS default.
 TIMEOUT = 0.3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
-    """A redis-server of our own, without persistence; always killed at the end."""
-    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=(Path(workdir) / "log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    process.port = port  # type: ignore[attr-defined]
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert process.poll() is None, (workdir / "log").read_text()
-                time.sleep(0.05)
-        else:
-            pytest.fail("the private redis-server did not start")
-        yield process
-    finally:
-        process.send_signal(signal.SIGCONT)
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class Server:
     process: subprocess.Popen
     log: Path
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None):
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None, parse=True):
         """``(status, parsed JSON body or None)``; never raises for an HTTP error status."""
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
@@ -79,7 +80,7 @@ class Server:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
-        return status, json.loads(raw) if raw else None
+        return status, json.loads(raw) if raw and parse else raw
 
 
 @dataclass
@@ -88,6 +89,8 @@ class Deployment:
     b: Server
     env: dict[str, str]
     prefix: str
+    redis_port: int
+    redis_db: int
 
     def manage(self, *args: str, timeout: float = 120) -> str:
         """Run a management command of the demo against the servers' database and cache."""
@@ -110,7 +113,7 @@ class Deployment:
         import redis
 
         digest = hashlib.sha256(token.encode()).hexdigest()
-        with redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB) as client:
+        with redis.Redis(host="127.0.0.1", port=self.redis_port, db=self.redis_db) as client:
             return client.get(f"{self.prefix}:1:durin:token:{digest}")
 
 
@@ -155,11 +158,12 @@ def stop(server: Server) -> None:
             continue
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    tmp = tmp_path_factory.mktemp("cross-process")
-    db_name = DB["TEST"]["NAME"] + "_xproc"
-    prefix = f"durin-xproc-{uuid.uuid4().hex[:12]}"
+@contextmanager
+def deploy(tmp: Path, name: str, redis_port: int, redis_db: int) -> Iterator[Deployment]:
+    """Servers A and B on database ``<test database>_<name>`` and the given Redis; all gone
+    afterwards: servers stopped, database dropped, this deployment's keys deleted."""
+    db_name = f"{DB['TEST']['NAME']}_{name}"
+    prefix = f"durin-{name}-{uuid.uuid4().hex[:12]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DURIN_DEMO_")}
     env.update(
         DJANGO_SETTINGS_MODULE="example_project.settings",
@@ -169,7 +173,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         PGPORT=str(DB["PORT"]),
         PGUSER=DB["USER"],
         PGDATABASE=db_name,
-        DURIN_DEMO_REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
+        DURIN_DEMO_REDIS_URL=f"redis://127.0.0.1:{redis_port}/{redis_db}",
         DURIN_DEMO_CACHE_PREFIX=prefix,
     )
     with admin_connection() as conn:
@@ -177,7 +181,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         conn.execute(f'CREATE DATABASE "{db_name}"')
     servers: list[Server] = []
     try:
-        deployment = Deployment(None, None, env, prefix)  # type: ignore[arg-type]
+        deployment = Deployment(None, None, env, prefix, redis_port, redis_db)  # type: ignore[arg-type]
         deployment.manage("migrate", "--verbosity", "0")
         deployment.manage("seed_demo")
         usernames = [name.removeprefix("test_") for name in globals() if name.startswith("test_")]
@@ -200,10 +204,17 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         import redis
 
-        with redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB) as client:
+        with redis.Redis(host="127.0.0.1", port=redis_port, db=redis_db) as client:
             keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
             if keys:
                 client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """On the machine's Redis, in a logical database and under a key prefix of their own."""
+    with deploy(tmp_path_factory.mktemp("cross-process"), "xproc", 6379, REDIS_DB) as servers:
+        yield servers
 
 
 @pytest.fixture
@@ -291,3 +302,32 @@ def test_deactivation(deployment, make_user):
         "u.is_active = False; u.save()"
     )
     assert refused_by_b(deployment, token)
+
+
+def test_revocation_during_a_cache_outage_by_a_process_that_then_exits(
+    private_redis, tmp_path, request
+):
+    """Redis stalls with two tokens cached on both servers. B serves a request meanwhile,
+    so it sees the outage; a command revokes one token and exits with the marker it could
+    not write. Once Redis is back with the entry intact, B draws a new generation on its
+    next request, and neither B nor A (which saw no outage) trusts the entry."""
+    username = request.node.name.removeprefix("test_")
+    with deploy(tmp_path, "xproc_outage", private_redis.port, 0) as servers:
+        kept, revoked = login(servers, username, "web"), login(servers, username, "mobile")
+        warm(servers, kept, revoked)
+        digest = hashlib.sha256(revoked.encode()).hexdigest()
+        private_redis.send_signal(signal.SIGSTOP)
+        try:
+            # Authentication falls back to the database; the view's DRF throttle then
+            # fails on the stalled cache (README: Running on several processes).
+            assert servers.b.call("GET", "/api/hello/", kept, parse=False)[0] == 500
+            servers.shell(
+                "from durin.models import AuthToken; "
+                f"AuthToken.objects.get(digest={digest!r}).delete()"
+            )
+        finally:
+            private_redis.send_signal(signal.SIGCONT)
+        assert isinstance(pickle.loads(servers.cache_entry(revoked)), tuple)  # it survived
+        assert refused_by_b(servers, revoked)
+        assert servers.a.call("GET", "/api/hello/", revoked)[0] == 401
+        assert servers.a.call("GET", "/api/hello/", kept)[0] == 200
