@@ -1,6 +1,7 @@
 """Turns a run's JSON into the markdown tables and the verdicts on the issue's targets.
 
-``python3 bench/report.py bench/results/latest.json`` re-renders a stored run.
+``python3 bench/report.py bench/results/latest.json`` re-renders a stored run;
+``python3 bench/report.py A.json B.json`` says how far two whole runs agree.
 """
 
 from __future__ import annotations
@@ -216,9 +217,44 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def compare(first: dict, second: dict) -> str:
+    """How far two whole runs agree: ratios, raw µs, HTTP and each target's verdict."""
+
+    def moved(get) -> list[float]:
+        out = []
+        for r in second["runs"]:
+            other = _find(first["runs"], *_key(r))
+            if other and r["contender"] != "floor" and get(other) and get(r):
+                out.append(abs(get(r) / get(other) - 1))
+        return sorted(out)
+
+    def line(what: str, values: list[float]) -> str:
+        return (f"- {what}: {statistics.median(values) * 100:.1f}% (median over {len(values)} "
+                f"rows), {values[-1] * 100:.1f}% at most")  # fmt: skip
+
+    lines = [f"### Two whole runs: {first['date']} and {second['date']}", ""]
+    lines.append(line("ratio to the floor", moved(lambda r: r["inprocess"]["x_floor"])))
+    lines.append(line("raw µs per request", moved(lambda r: r["inprocess"]["median_us"])))
+    lines.append(line("HTTP requests/s", moved(lambda r: r["http"]["requests_per_s"])))
+    for phase in ("user_50_tokens", "table_100k"):
+        lines.append(line(f"ratio to the floor, {phase}",
+                          moved(lambda r, p=phase: r.get(p, {}).get("x_floor"))))  # fmt: skip
+    a = targets(first["runs"], first, first.get("noise_runs"))
+    b = targets(second["runs"], second, second.get("noise_runs"))
+    shape = {re.sub(r"[-+]?\d[\d.,]*", "#", text): ok for ok, text in a}
+    for ok, text in b:
+        before = shape.get(re.sub(r"[-+]?\d[\d.,]*", "#", text))
+        if before is not None and before != ok:
+            lines.append(f"- verdict changed ({'met' if before else 'missed'} in the first run): {text}")
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from run import CONTENDERS
 
-    data = json.loads(Path(sys.argv[1]).read_text())
-    print(markdown(data, {c: label for c, (_, label) in CONTENDERS.items()}))
+    runs = [json.loads(Path(arg).read_text()) for arg in sys.argv[1:]]
+    if len(runs) == 2:
+        print(compare(*runs))
+    else:
+        print(markdown(runs[0], {c: label for c, (_, label) in CONTENDERS.items()}))
