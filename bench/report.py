@@ -33,6 +33,11 @@ def spread(run: dict, other: dict | None, field: str = "x_floor") -> float | Non
     return abs(b - a) / a
 
 
+def _ratio(figures: dict, name: str) -> str:
+    """A ratio, or n/a when its reference contender was not run (``--only``)."""
+    return f"{figures[name]:.2f}" if name in figures else "n/a"
+
+
 def _scaled(run: dict, phase: str) -> str:
     data = run.get(phase)
     if not data:
@@ -48,8 +53,10 @@ def table(result: dict, labels: dict[str, str]) -> list[str]:
         lines += [
             f"#### {NAMES[db]}, {NAMES[cache]} cache",
             "",
-            "| contender | SQL / req | µs / req | × floor | × DRF authtoken | 2nd pass: µs, × floor "
-            "| HTTP req/s | HTTP p99 ms | user holds 50 tokens | 100,000 tokens |",
+            (
+                "| contender | SQL / req | µs / req | × floor | × DRF authtoken | 2nd pass: µs, × floor "
+                "| HTTP req/s | HTTP p99 ms | user holds 50 tokens | 100,000 tokens |"
+            ),
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in result["runs"]:
@@ -58,14 +65,16 @@ def table(result: dict, labels: dict[str, str]) -> list[str]:
             p = r["inprocess"]
             other = _find(result.get("noise_runs", []), *_key(r))
             second = (
-                f"{other['inprocess']['median_us']:.0f}, {other['inprocess']['x_floor']:.2f}"
+                f"{other['inprocess']['median_us']:.0f}, {_ratio(other['inprocess'], 'x_floor')}"
                 if other else "n/a"
             )  # fmt: skip
             q = r["queries"]
-            queries = f"{q['per_request']:g}" + (f" (max {q['max']})" if q["max"] != q["per_request"] else "")
+            queries = f"{q['per_request']:g}" + (
+                f" (max {q['max']})" if q["max"] != q["per_request"] else ""
+            )
             lines.append(
                 f"| {labels.get(r['contender'], r['contender'])} | {queries} | {p['median_us']:.0f} "
-                f"| {p['x_floor']:.2f} | {p['x_drf_token']:.2f} | {second} "
+                f"| {_ratio(p, 'x_floor')} | {_ratio(p, 'x_drf_token')} | {second} "
                 f"| {r['http']['requests_per_s']} | {r['http']['p99_ms']:.2f} "
                 f"| {_scaled(r, 'user_50_tokens')} | {_scaled(r, 'table_100k')} |"
             )
@@ -77,6 +86,9 @@ def targets(runs: list[dict], result: dict, noise: list[dict] | None) -> list[tu
     """The issue's targets on one pass: ``(met, what was measured)``."""
     out: list[tuple[bool, str]] = []
 
+    def say(ok: bool, text: str) -> None:
+        out.append((ok, text))
+
     def us(contender: str, db: str, cache: str) -> float | None:
         r = _find(runs, contender, db, cache)
         return r["inprocess"]["median_us"] if r else None
@@ -86,32 +98,45 @@ def targets(runs: list[dict], result: dict, noise: list[dict] | None) -> list[tu
         if not durin:
             continue
         q = durin["queries"]["per_request"]
-        out.append((q == 1, f"{db}: durin TokenAuthentication makes {q:g} SQL query per request"))
-        x = durin["inprocess"]["x_drf_token"]
-        out.append((x <= 1.10, f"{db}: durin TokenAuthentication costs {x:.2f}× DRF authtoken "
-                               f"({us('durin', db, cache):.0f} vs {us('drf_token', db, cache):.0f} µs; "
-                               "target at most 1.10×)"))  # fmt: skip
+        say(q == 1, f"{db}: durin TokenAuthentication makes {q:g} SQL query per request")
+        x = durin["inprocess"].get("x_drf_token")
+        if x is None:  # DRF authtoken was not run (--only)
+            continue
+        say(
+            x <= 1.10,
+            f"{db}: durin TokenAuthentication costs {x:.2f}× DRF authtoken "
+            f"({us('durin', db, cache):.0f} vs {us('drf_token', db, cache):.0f} µs; "
+            "target at most 1.10×)",
+        )
         for rival in ("knox", "durin1"):
             other = us(rival, db, cache)
             if other:
                 mine = durin["inprocess"]["median_us"]
-                out.append((mine < other, f"{db}: durin TokenAuthentication {mine:.0f} µs vs "
-                                          f"{rival} {other:.0f} µs ({(mine / other - 1) * 100:+.0f}%; "
-                                          "target faster)"))  # fmt: skip
+                say(
+                    mine < other,
+                    f"{db}: durin TokenAuthentication {mine:.0f} µs vs "
+                    f"{rival} {other:.0f} µs ({(mine / other - 1) * 100:+.0f}%; "
+                    "target faster)",
+                )
     for db, cache in (("sqlite", "locmem"), ("postgres", "locmem"), ("postgres", "redis")):
         cached = _find(runs, "durin_cached", db, cache)
         if not cached:
             continue
         q = cached["queries"]["per_request"]
-        out.append((q == 0, f"{db} + {cache}: durin CachedTokenAuthentication makes {q:g} "
-                            "SQL queries on a hit"))  # fmt: skip
+        say(
+            q == 0,
+            f"{db} + {cache}: durin CachedTokenAuthentication makes {q:g} SQL queries on a hit",
+        )
         x = cached["inprocess"]["x_floor"]
         if cache == "locmem":
             jwt = _find(runs, "simplejwt_stateless", db, cache)
             if jwt:
                 jx = jwt["inprocess"]["x_floor"]
-                out.append((x <= jx, f"{db} + locmem: durin cached costs {x:.2f}× the floor, "
-                                     f"simplejwt stateless {jx:.2f}× (target: no more)"))  # fmt: skip
+                say(
+                    x <= jx,
+                    f"{db} + locmem: durin cached costs {x:.2f}× the floor, "
+                    f"simplejwt stateless {jx:.2f}× (target: no more)",
+                )
         else:
             old = _find(runs, "durin1_cached", db, cache)
             if old:
@@ -119,11 +144,13 @@ def targets(runs: list[dict], result: dict, noise: list[dict] | None) -> list[tu
                 floor = us("floor", db, cache)
                 saving = 1 - mine / theirs
                 above = 1 - (mine - floor) / (theirs - floor)
-                out.append((saving >= 0.30,
-                            f"{db} + redis: durin cached {mine:.0f} µs vs django-rest-durin 1.1.0 "
-                            f"cached {theirs:.0f} µs per request, {saving * 100:.0f}% cheaper "
-                            f"(target at least 30%); above the floor ({floor:.0f} µs) "
-                            f"{mine - floor:.0f} vs {theirs - floor:.0f} µs, {above * 100:.0f}% cheaper"))  # fmt: skip
+                say(
+                    saving >= 0.30,
+                    f"{db} + redis: durin cached {mine:.0f} µs vs django-rest-durin 1.1.0 "
+                    f"cached {theirs:.0f} µs per request, {saving * 100:.0f}% cheaper "
+                    f"(target at least 30%); above the floor ({floor:.0f} µs) "
+                    f"{mine - floor:.0f} vs {theirs - floor:.0f} µs, {above * 100:.0f}% cheaper",
+                )
     for r in runs:
         if r["contender"] not in ("durin", "durin_cached"):
             continue
@@ -133,10 +160,12 @@ def targets(runs: list[dict], result: dict, noise: list[dict] | None) -> list[tu
                             ("table_100k", "100,000 tokens in the table")):  # fmt: skip
             if phase in r:
                 change = r[phase].get("change_vs_floor", r[phase]["change"])
-                out.append((abs(change) <= max(FLAT, noise_here),
-                            f"{r['contender']} on {r['db']} + {r['cache']}: {change * 100:+.1f}% "
-                            f"with {what} (relative to the floor; flat = within "
-                            f"max(5%, the pass-to-pass spread {noise_here * 100:.1f}%))"))  # fmt: skip
+                say(
+                    abs(change) <= max(FLAT, noise_here),
+                    f"{r['contender']} on {r['db']} + {r['cache']}: {change * 100:+.1f}% "
+                    f"with {what} (relative to the floor; flat = within "
+                    f"max(5%, the pass-to-pass spread {noise_here * 100:.1f}%))",
+                )
     return out
 
 
@@ -144,6 +173,7 @@ def verdicts(result: dict) -> list[str]:
     first = targets(result["runs"], result, result.get("noise_runs"))
     second = targets(result.get("noise_runs") or [], result, None)
     lines = []
+
     def shape(text: str) -> str:  # the same target in the other pass: the text but its numbers
         return re.sub(r"[-+]?\d[\d.,]*", "#", text)
 
@@ -161,45 +191,58 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     lines = [
         f"### Results: {result['date']} (commit {result['commit']})",
         "",
-        f"{m['cpu']}, {m['cores']} cores, shared with other work (1-minute load average "
-        f"{m['load_average_before'][0]:.1f} at the start, {m['load_average'][0]:.1f} at the end); "
-        f"Python {m['python']}; "
-        f"PostgreSQL {m['postgresql']}; Redis {m['redis']}; {', '.join(m['packages'])}. "
-        f"The whole run took {result['duration_s'] // 60} min {result['duration_s'] % 60} s.",
+        (
+            f"{m['cpu']}, {m['cores']} cores, shared with other work (1-minute load average "
+            f"{m['load_average_before'][0]:.1f} at the start, {m['load_average'][0]:.1f} at the end); "
+            f"Python {m['python']}; "
+            f"PostgreSQL {m['postgresql']}; Redis {m['redis']}; {', '.join(m['packages'])}. "
+            f"The whole run took {result['duration_s'] // 60} min {result['duration_s'] % 60} s."
+        ),
         "",
-        f"µs / req: in process, median of {s['rounds']} rounds × {s['per_round']} warm requests "
-        "(a direct WSGI call through Django's handler, middleware and DRF, as gunicorn makes it); "
-        "the contenders of a table run side by side and take turns round by round; × floor and "
-        "× DRF authtoken are medians of the round-by-round ratios. 2nd pass: the same with fresh "
-        f"processes and databases. HTTP: gunicorn with 1 sync worker, `wrk -t1 -c1 "
-        f"-d{s['wrk_seconds']}s` on loopback, median of {s['wrk_reps']} runs after a 1 s warm-up. "
-        f"Scaling columns: median of {s['scaled_rounds']} rounds × {s['scaled_per_round']} "
-        "requests, the change of the ratio to the floor against the one-token figure, and SQL "
-        "queries per request.",
+        (
+            f"µs / req: in process, median of {s['rounds']} rounds × {s['per_round']} warm requests "
+            "(a direct WSGI call through Django's handler, middleware and DRF, as gunicorn makes it); "
+            "the contenders of a table run side by side and take turns round by round; × floor and "
+            "× DRF authtoken are medians of the round-by-round ratios. 2nd pass: the same with fresh "
+            f"processes and databases. HTTP: gunicorn with 1 sync worker, `wrk -t1 -c1 "
+            f"-d{s['wrk_seconds']}s` on loopback, median of {s['wrk_reps']} runs after a 1 s warm-up. "
+            f"Scaling columns: median of {s['scaled_rounds']} rounds × {s['scaled_per_round']} "
+            "requests, the change of the ratio to the floor against the one-token figure, and SQL "
+            "queries per request."
+        ),
         "",
         *table(result, labels),
     ]
-    floors = ", ".join(f"{NAMES[f['cache']]} {f['median_us']:.1f} µs" for f in result["cache_floor"])
-    lines += [f"One bare `cache.get()` of a 16-character value through Django's cache API: {floors}.", ""]
+    floors = ", ".join(
+        f"{NAMES[f['cache']]} {f['median_us']:.1f} µs" for f in result["cache_floor"]
+    )
+    lines += [
+        f"One bare `cache.get()` of a 16-character value through Django's cache API: {floors}.",
+        "",
+    ]
     noise = result.get("noise_runs") or []
     pairs = [(r, _find(noise, *_key(r))) for r in result["runs"] if r["contender"] != "floor"]
     ratio = sorted(x for r, o in pairs if (x := spread(r, o)) is not None)
     micro = sorted(x for r, o in pairs if (x := spread(r, o, "median_us")) is not None)
     if ratio:
         lines += [
-            "Noise between the two passes: the ratio to the floor moved by "
-            f"{statistics.median(ratio) * 100:.1f}% (median over {len(ratio)} rows; "
-            f"{ratio[-1] * 100:.1f}% at most), the raw µs by {statistics.median(micro) * 100:.1f}% "
-            f"({micro[-1] * 100:.1f}% at most).",
+            (
+                "Noise between the two passes: the ratio to the floor moved by "
+                f"{statistics.median(ratio) * 100:.1f}% (median over {len(ratio)} rows; "
+                f"{ratio[-1] * 100:.1f}% at most), the raw µs by {statistics.median(micro) * 100:.1f}% "
+                f"({micro[-1] * 100:.1f}% at most)."
+            ),
             "",
         ]
     p = result.get("purge")
     if p:
         lines += [
-            f"Purge: `manage.py purge_expired_tokens` deleted {p['rows']:,} expired durin tokens "
-            f"from PostgreSQL in {p['seconds']} s, peak RSS {p['peak_rss_mb']} MB "
-            f"(`manage.py check` in the same venv: {p['baseline_rss_mb']} MB); rows left: "
-            f"{p['rows_left']}.",
+            (
+                f"Purge: `manage.py purge_expired_tokens` deleted {p['rows']:,} expired durin tokens "
+                f"from PostgreSQL in {p['seconds']} s, peak RSS {p['peak_rss_mb']} MB "
+                f"(`manage.py check` in the same venv: {p['baseline_rss_mb']} MB); rows left: "
+                f"{p['rows_left']}."
+            ),
             "",
         ]
     bare = next((f for f in result["cache_floor"] if f["cache"] == "redis"), None)
@@ -208,9 +251,11 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     if bare and cached and floor:
         above = cached["inprocess"]["median_us"] - floor["inprocess"]["median_us"]
         lines += [
-            f"durin's cached class on Redis costs {above:.0f} µs above the floor; a bare Redis GET "
-            f"costs {bare['median_us']:.0f} µs, so the class spends {above - bare['median_us']:.0f} µs "
-            f"beyond its one round trip ({above / bare['median_us']:.2f}× a bare GET).",
+            (
+                f"durin's cached class on Redis costs {above:.0f} µs above the floor; a bare Redis GET "
+                f"costs {bare['median_us']:.0f} µs, so the class spends {above - bare['median_us']:.0f} µs "
+                f"beyond its one round trip ({above / bare['median_us']:.2f}× a bare GET)."
+            ),
             "",
         ]
     lines += ["#### Targets", "", *verdicts(result), ""]
@@ -245,7 +290,9 @@ def compare(first: dict, second: dict) -> str:
     for ok, text in b:
         before = shape.get(re.sub(r"[-+]?\d[\d.,]*", "#", text))
         if before is not None and before != ok:
-            lines.append(f"- verdict changed ({'met' if before else 'missed'} in the first run): {text}")
+            lines.append(
+                f"- verdict changed ({'met' if before else 'missed'} in the first run): {text}"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -98,7 +98,7 @@ def worker(python: Path, *args: str) -> dict:
     """A one-shot worker mode (cachefloor, purge, profile): its one JSON line."""
     proc = subprocess.run(
         [str(python), str(HERE / "worker.py"), *args],
-        cwd=HERE, capture_output=True, text=True,
+        cwd=HERE, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if proc.returncode:
         raise RuntimeError(f"worker {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
@@ -237,8 +237,9 @@ def machine() -> dict:
             cpu = line.split(":", 1)[1].strip()
             break
     pg = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "show server_version"],
-                        capture_output=True, text=True).stdout.strip()  # fmt: skip
-    info = subprocess.run(["redis-cli", "INFO", "server"], capture_output=True, text=True).stdout
+                        capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    info = subprocess.run(["redis-cli", "INFO", "server"], capture_output=True, text=True,
+                          check=False).stdout  # fmt: skip
     redis = next((line.split(":")[1].strip() for line in info.splitlines()
                   if line.startswith("redis_version")), "")  # fmt: skip
     return {
@@ -278,12 +279,22 @@ def main() -> None:
 
     result = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                 capture_output=True, text=True).stdout.strip(),  # fmt: skip
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip(),
         "machine": {**machine(), "load_average_before": load_before},
-        "settings": {"rounds": ROUNDS, "per_round": PER_ROUND, "scaled_rounds": SCALED_ROUNDS,
-                     "scaled_per_round": SCALED_PER_ROUND, "wrk_reps": WRK_REPS,
-                     "wrk_seconds": WRK_SECONDS},  # fmt: skip
+        "settings": {
+            "rounds": ROUNDS,
+            "per_round": PER_ROUND,
+            "scaled_rounds": SCALED_ROUNDS,
+            "scaled_per_round": SCALED_PER_ROUND,
+            "wrk_reps": WRK_REPS,
+            "wrk_seconds": WRK_SECONDS,
+        },
         "runs": runs,
         "noise_runs": noise,
         "cache_floor": floors,

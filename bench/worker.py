@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -269,7 +268,9 @@ def serve(contender: str, db: str, cache: str) -> None:
                 started = time.monotonic()
                 model = get_user_model()
                 fill_users(model)
-                ids = model.objects.filter(username__startswith="filler").values_list("pk", flat=True)
+                ids = model.objects.filter(username__startswith="filler").values_list(
+                    "pk", flat=True
+                )
                 adapter.fill(list(ids))
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
@@ -331,6 +332,7 @@ def purge(rows: int = 1_000_000) -> dict:
     env = configure("durin", "postgres", "redis")
     from django.contrib.auth import get_user_model
     from django.db import connection
+
     from durin.models import AuthToken, Client
 
     try:
@@ -413,10 +415,11 @@ def parts(cache: str = "locmem", db: str = "sqlite") -> dict:
     env = configure("durin_cached", db, cache)
     from django.contrib.auth import get_user_model
     from django.test import RequestFactory
+    from rest_framework.request import Request
+
     from durin import auth, crypto, services
     from durin import cache as durin_cache
     from durin.models import AuthToken, Client
-    from rest_framework.request import Request
 
     try:
         migrate()
@@ -436,15 +439,24 @@ def parts(cache: str = "locmem", db: str = "sqlite") -> dict:
             "whole request (WSGI call), durin cached": call,
             "CachedTokenAuthentication.authenticate": lambda: cached.authenticate(request),
             "TokenAuthentication.authenticate": lambda: plain.authenticate(request),
-            "header parsing (_header_bytes + split)": lambda: auth._header_bytes(request)[0].split(),
+            "header parsing (_header_bytes + split)": lambda: auth._header_bytes(request)[
+                0
+            ].split(),
             "crypto.has_valid_checksum": lambda: crypto.has_valid_checksum(token),
             "crypto.digest (SHA-256)": lambda: crypto.digest(token),
-            "cache.read (one get_many: entry + generation, then unpack)": lambda: durin_cache.read(digest),
+            "cache.read (one get_many: entry + generation, then unpack)": lambda: durin_cache.read(
+                digest
+            ),
             "cache backend get_many alone": lambda: durin_cache.backend().get_many(
-                [durin_cache.cache_key(digest), durin_cache.GENERATION_KEY]),
-            "cache._unpack (3 model instances from the entry)": lambda: durin_cache._unpack(entry, generation),
+                [durin_cache.cache_key(digest), durin_cache.GENERATION_KEY]
+            ),
+            "cache._unpack (3 model instances from the entry)": lambda: durin_cache._unpack(
+                entry, generation
+            ),
             "TokenAuthentication.get_token (the SQL query)": lambda: plain.get_token(digest),
-            "services.record_use (no write due)": lambda: services.record_use(loaded, timezone_now()),
+            "services.record_use (no write due)": lambda: services.record_use(
+                loaded, timezone_now()
+            ),
             "timezone.now": timezone_now,
         }
         out = {}
@@ -504,7 +516,12 @@ if __name__ == "__main__":
     if mode == "serve":
         serve(*args)
     else:
-        reply({"cachefloor": cachefloor, "purge": purge, "profile": profile, "parts": parts,
-                "hit": hit}[mode](
-            *args
-        ))
+        reply(
+            {
+                "cachefloor": cachefloor,
+                "purge": purge,
+                "profile": profile,
+                "parts": parts,
+                "hit": hit,
+            }[mode](*args)
+        )

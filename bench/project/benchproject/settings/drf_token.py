@@ -1,8 +1,8 @@
 """DRF's own TokenAuthentication (rest_framework.authtoken)."""
 
-from .base import *  # noqa: F403
+from .base import *
 
-INSTALLED_APPS += ["rest_framework.authtoken"]  # noqa: F405
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F405
+INSTALLED_APPS += ["rest_framework.authtoken"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "rest_framework.authentication.TokenAuthentication"
 ]

@@ -1,6 +1,6 @@
 """durin (this repository), its TokenAuthentication."""
 
-from .base import *  # noqa: F403
+from .base import *
 
-INSTALLED_APPS += ["durin"]  # noqa: F405
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["durin.auth.TokenAuthentication"]  # noqa: F405
+INSTALLED_APPS += ["durin"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["durin.auth.TokenAuthentication"]

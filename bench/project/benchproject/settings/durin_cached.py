@@ -1,8 +1,6 @@
 """durin (this repository), its CachedTokenAuthentication."""
 
-from .base import *  # noqa: F403
+from .base import *
 
-INSTALLED_APPS += ["durin"]  # noqa: F405
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F405
-    "durin.auth.CachedTokenAuthentication"
-]
+INSTALLED_APPS += ["durin"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["durin.auth.CachedTokenAuthentication"]

@@ -1,5 +1,5 @@
 """The floor: no authentication at all, the endpoint open to anyone."""
 
-from .base import *  # noqa: F403
+from .base import *
 
-REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["rest_framework.permissions.AllowAny"]  # noqa: F405
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["rest_framework.permissions.AllowAny"]

@@ -1,6 +1,6 @@
 """django-rest-knox with its defaults."""
 
-from .base import *  # noqa: F403
+from .base import *
 
-INSTALLED_APPS += ["knox"]  # noqa: F405
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["knox.auth.TokenAuthentication"]  # noqa: F405
+INSTALLED_APPS += ["knox"]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["knox.auth.TokenAuthentication"]

@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from .base import *  # noqa: F403
+from .base import *
 
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F405
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "rest_framework_simplejwt.authentication.JWTAuthentication"
 ]
 SIMPLE_JWT = {"ACCESS_TOKEN_LIFETIME": timedelta(days=1)}
