@@ -205,30 +205,22 @@ class RefreshViewSchema(_TokenViewSchema):
     }
 
 
+def _revoking_post(outcome: str) -> dict[str, Any]:
+    """A bodyless POST that revokes tokens: 204, or 401 without a valid token."""
+    return dict(
+        request=None,
+        responses={204: OpenApiResponse(description=outcome), 401: UNAUTHENTICATED},
+    )
+
+
 class LogoutViewSchema(_TokenViewSchema):
     target_class = "durin.views.LogoutView"
-    methods = {
-        "post": dict(
-            request=None,
-            responses={
-                204: OpenApiResponse(description="This token is revoked."),
-                401: UNAUTHENTICATED,
-            },
-        )
-    }
+    methods = {"post": _revoking_post("This token is revoked.")}
 
 
 class LogoutAllViewSchema(_TokenViewSchema):
     target_class = "durin.views.LogoutAllView"
-    methods = {
-        "post": dict(
-            request=None,
-            responses={
-                204: OpenApiResponse(description="Every token of the user is revoked."),
-                401: UNAUTHENTICATED,
-            },
-        )
-    }
+    methods = {"post": _revoking_post("Every token of the user is revoked.")}
 
 
 class TokenSessionsViewSchema(_TokenViewSchema):
