@@ -84,6 +84,9 @@ EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "REVOKE_TOKENS_ON_DEACTIVATION": ("True or False", _is(bool)),
     "NUM_TRUSTED_PROXIES": ("a whole number (>= 0)", _int(0)),
     "CLIENT_IP_HEADER": ("a request.META key", _is(str)),
+    "CACHE_WRITE_CHECK_INTERVAL": ("a number of seconds (>= 1)", _int(1)),
+    "LOGIN_THROTTLE_CACHE": ("a cache alias or None", lambda v: v is None or isinstance(v, str)),
+    "MAX_TOKENS_PER_USER_CLIENT": ("a whole number (>= 1)", _int(1)),
 }
 
 

@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     "REVOKE_TOKENS_ON_DEACTIVATION": True,
     "NUM_TRUSTED_PROXIES": 0,
     "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR",
+    # §12: every promise in every configuration.
+    "CACHE_WRITE_CHECK_INTERVAL": 5,
+    "LOGIN_THROTTLE_CACHE": None,
+    "MAX_TOKENS_PER_USER_CLIENT": 100,
 }
 
 IMPORT_STRINGS = frozenset({"USER_SERIALIZER"})
