@@ -2,8 +2,11 @@
 
 Migrates a fresh database with 1.1.0's own migrations, issues tokens through
 1.1.0's own ``AuthToken.objects.create``, logs one the way 1.1.0's admin does
-(``object_repr`` is ``str(token)``, the plaintext), expires one, and writes the
-plaintexts as JSON for the upgrade side to present. With ``--with-0003`` it also
+(``object_repr`` is ``str(token)``, the plaintext), expires one, revokes one (its
+row deleted, as a 1.x logout does), issues a batch more, and writes the plaintexts as
+JSON for the upgrade side to present or look for on disk. On SQLite it turns
+``secure_delete`` off, as many SQLite builds ship (Debian's turns it on), so that
+deleted rows keep their bytes as they would there. With ``--with-0003`` it also
 records ``durin.0003_alter_client_token_ttl``, as an install from that project's
 later main branch would have.
 
@@ -32,12 +35,17 @@ from django.utils import timezone  # noqa: E402
 import durin  # noqa: E402
 from durin.models import AuthToken, Client  # noqa: E402
 
+#: Tokens issued besides the named ones, so that the table spans more than a page or two.
+BATCH = 50
+
 
 def main() -> None:
     # Guard: this must be the PyPI 1.1.0 package, which still stores plaintext.
     assert "site-packages" in durin.__file__, durin.__file__
     assert any(f.name == "token" for f in AuthToken._meta.fields)
 
+    if connection.vendor == "sqlite":
+        connection.cursor().execute("PRAGMA secure_delete = OFF")
     call_command("migrate", verbosity=0)
     recorder = MigrationRecorder(connection)
     durin_applied = sorted(name for app, name in recorder.applied_migrations() if app == "durin")
@@ -56,6 +64,13 @@ def main() -> None:
     alice_cli = AuthToken.objects.create(alice, cli)
     bob_web = AuthToken.objects.create(bob, web)
     AuthToken.objects.filter(pk=bob_web.pk).update(expiry=timezone.now() - timedelta(hours=1))
+    carol = User.objects.create_user("carol", password="pw")
+    carol_web = AuthToken.objects.create(carol, web)
+    carol_web.delete()  # what 1.x's LogoutView does
+    batch = [
+        AuthToken.objects.create(User.objects.create_user(f"user{n}", password="pw"), web)
+        for n in range(BATCH)
+    ]
 
     # What ModelAdmin.log_addition() records when 1.1.0's admin issues a token.
     LogEntry.objects.log_action(
@@ -72,8 +87,9 @@ def main() -> None:
         "alice_cli": {"token": alice_cli.token, "user": "alice", "client": "cli"},
         "bob_web_expired": {"token": bob_web.token, "user": "bob", "client": "web"},
     }
+    others = [carol_web.token] + [t.token for t in batch]
     with open(sys.argv[1], "w") as out:
-        json.dump({"tokens": tokens, "logged_token_pk": alice_cli.pk}, out)
+        json.dump({"tokens": tokens, "logged_token_pk": alice_cli.pk, "others": others}, out)
 
 
 if __name__ == "__main__":

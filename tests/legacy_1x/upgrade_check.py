@@ -9,7 +9,9 @@ Prints each failed check and exits 1 if any failed.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from pathlib import Path
 
 import django
 
@@ -18,6 +20,7 @@ django.setup()
 from django.contrib.admin.models import LogEntry  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.db.backends.signals import connection_created  # noqa: E402
 from django.db.migrations.recorder import MigrationRecorder  # noqa: E402
 from django.test.utils import (  # noqa: E402
     CaptureQueriesContext,
@@ -157,6 +160,73 @@ def check_no_plaintext(tokens: dict, logged_token_pk: int) -> None:
     )
 
 
+def postgres_files(table: str) -> list[Path]:
+    """The files of ``table``, its TOAST table and every index of both, after a checkpoint."""
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")  # dirty buffers reach the files
+        cursor.execute("SHOW data_directory")
+        data_directory = Path(cursor.fetchone()[0])
+        cursor.execute(
+            """
+            WITH heap AS (
+                SELECT oid FROM pg_class WHERE oid = %s::regclass
+                UNION SELECT reltoastrelid FROM pg_class
+                      WHERE oid = %s::regclass AND reltoastrelid <> 0
+            )
+            SELECT pg_relation_filepath(oid) FROM heap
+            UNION SELECT pg_relation_filepath(indexrelid) FROM pg_index
+                  WHERE indrelid IN (SELECT oid FROM heap)
+            """,
+            [table, table],
+        )
+        relations = [data_directory / row[0] for row in cursor.fetchall()]
+    return [
+        path
+        for relation in relations
+        for path in relation.parent.iterdir()
+        # The main fork and its 1 GB segments (``.1``, ...); the other forks hold no rows.
+        if re.fullmatch(re.escape(relation.name) + r"(\.\d+)?", path.name)
+    ]
+
+
+def mariadb_files(table: str) -> list[Path]:
+    """The InnoDB tablespace of ``table`` (rows and indexes), its pages flushed to disk."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@datadir, @@innodb_file_per_table")
+        data_directory, per_table = cursor.fetchone()
+        assert per_table, "the check needs innodb_file_per_table"
+        cursor.execute(f"FLUSH TABLES {connection.ops.quote_name(table)} FOR EXPORT")
+        cursor.execute("UNLOCK TABLES")
+    return [Path(data_directory) / connection.settings_dict["NAME"] / f"{table}.ibd"]
+
+
+def sqlite_files() -> list[Path]:
+    database = Path(connection.settings_dict["NAME"])
+    return [p for p in (database, Path(f"{database}-wal")) if p.exists()]
+
+
+def files_holding(table: str) -> list[Path]:
+    if connection.vendor == "postgresql":
+        return postgres_files(table)
+    if connection.vendor == "mysql":
+        return mariadb_files(table)
+    return sqlite_files()
+
+
+def check_no_plaintext_on_disk(plaintexts: list[str]) -> None:
+    """Read the files the database server keeps the tables in: no 1.x plaintext is left."""
+    for table in ("durin_authtoken", "django_admin_log"):
+        files = files_holding(table)
+        check(bool(files), f"found the {len(files)} file(s) of {table}", files)
+        content = b"".join(path.read_bytes() for path in files)
+        found = [p for p in plaintexts if p.encode("ascii") in content]
+        check(
+            not found,
+            f"no 1.x plaintext in the files of {table} ({len(found)} of {len(plaintexts)} found)",
+            found[:3],
+        )
+
+
 def check_live_tokens(tokens: dict) -> None:
     client = APIClient()
     url = reverse("whoami")
@@ -207,7 +277,14 @@ def check_expired_token(tokens: dict) -> None:
     )
 
 
+def without_secure_delete(sender, connection, **kwargs) -> None:
+    """Many SQLite builds leave deleted bytes in place (Debian's zeroes them): be one of them."""
+    if connection.vendor == "sqlite":
+        connection.cursor().execute("PRAGMA secure_delete = OFF")
+
+
 def main() -> int:
+    connection_created.connect(without_secure_delete)
     with open(sys.argv[1]) as f:
         built = json.load(f)
     tokens = built["tokens"]
@@ -216,6 +293,8 @@ def main() -> int:
     check_schema_and_migrations()
     check_schema_matches_fresh_install()
     check_no_plaintext(tokens, built["logged_token_pk"])
+    plaintexts = [info["token"] for info in tokens.values()] + built["others"]
+    check_no_plaintext_on_disk(plaintexts)
     check_live_tokens(tokens)
     check_legacy_tokens_refused(tokens)
     check_expired_token(tokens)
