@@ -10,7 +10,7 @@ from django.urls import reverse
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from durin import crypto
+from durin import crypto, legacy
 from durin.auth import CachedTokenAuthentication, TokenAuthentication
 from durin.models import AuthToken
 from durin.signals import token_expired
@@ -193,15 +193,20 @@ def test_zero_queries_and_no_cache_lookup_for_malformed_tokens(token, auth_class
             _authenticate(auth_class, bad)
 
 
-def test_legacy_hex_tokens_cost_one_lookup_unless_turned_off(
+def test_legacy_hex_tokens_cost_no_lookup_where_no_1x_token_exists(
     token, django_assert_num_queries, settings
 ):
-    legacy = "ab" * 32
+    """This database never held a 1.x token; tests/test_legacy_tokens.py has one that did."""
+    legacy.forget()
+    legacy_shaped = "ab" * 32
     with django_assert_num_queries(1), pytest.raises(Exception, match="Invalid token."):
-        _authenticate(TokenAuthentication, legacy)
-    settings.REST_DURIN = {"ACCEPT_LEGACY_TOKENS": False}
+        _authenticate(TokenAuthentication, legacy_shaped)  # the process asks, once
     with no_queries(), pytest.raises(Exception, match="Invalid token."):
-        _authenticate(TokenAuthentication, legacy)
+        _authenticate(TokenAuthentication, legacy_shaped)
+    settings.REST_DURIN = {"ACCEPT_LEGACY_TOKENS": False}
+    legacy.forget()
+    with no_queries(), pytest.raises(Exception, match="Invalid token."):
+        _authenticate(TokenAuthentication, legacy_shaped)
 
 
 def test_cached_class_makes_zero_queries_on_a_hit(token, django_assert_num_queries):

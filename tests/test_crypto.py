@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 
 import pytest
 
@@ -50,6 +51,18 @@ def test_legacy_shape():
     assert crypto.is_legacy_token("0123456789abcdef" * 4)
     assert not crypto.is_legacy_token("0123456789ABCDEF" * 4)
     assert not crypto.is_legacy_token(crypto.generate_token(64))
+
+
+@pytest.mark.parametrize("setting", [*range(2, 66), 128])
+def test_legacy_shape_is_what_1x_issued_and_stored(setting):
+    """1.x: hexlify(urandom(int(TOKEN_CHARACTER_LENGTH / 2))) into a varchar(64) column."""
+    issued = secrets.token_bytes(int(setting / 2)).hex()
+    assert crypto.is_legacy_token(issued) == (len(issued) <= 64)
+
+
+@pytest.mark.parametrize("length", [1, 7, 9, 63, 65, 66, 128])
+def test_legacy_shape_refuses_lengths_1x_never_stored(length):
+    assert not crypto.is_legacy_token("a" * length)
 
 
 def test_digest_is_unkeyed_sha256():

@@ -7,20 +7,24 @@ so sharing one transaction across examples (pytest-django's) is harmless.
 
 from __future__ import annotations
 
+import secrets
 import string
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from durin import crypto
+from durin import crypto, legacy
 from durin.auth import CachedTokenAuthentication, TokenAuthentication
 from durin.constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 from durin.models import AuthToken
@@ -218,10 +222,56 @@ def test_any_one_character_change_is_refused_without_a_query(auth_class, token, 
     )
 )
 def test_made_up_tokens_are_refused(token: Any, text: str):
-    """Refused, and without a query unless it has the shape of a 1.x token (§7)."""
+    """Refused without a query: no 1.x token is here, so not even 1.x's shape costs one (§12).
+
+    The process learns that with one query, made here first.
+    """
+    legacy.forget()
+    legacy.accepts_legacy_tokens(timezone.now())
     with (
         CaptureQueriesContext(connection) as queries,
         pytest.raises(exceptions.AuthenticationFailed),
     ):
         TokenAuthentication.authenticate_credentials(text)
-    assert len(queries.captured_queries) == crypto.is_legacy_token(text)
+    assert queries.captured_queries == []
+
+
+@pytest.fixture
+def upgraded_from_1x(user: Any, web: Any) -> Any:
+    """A row as migration 0005 left a 1.x token: created before it was applied, still live."""
+    app, name = legacy.HASHING_MIGRATION
+    applied = MigrationRecorder.Migration.objects.get(app=app, name=name).applied
+    AuthToken(
+        digest=crypto.digest(secrets.token_hex(32)),
+        user=user,
+        client=web,
+        created=applied - timedelta(days=1),
+        expiry=timezone.now() + timedelta(days=1),
+    ).save(force_insert=True)
+    yield
+    legacy.forget()
+
+
+@EXAMPLES
+@given(
+    text=st.one_of(
+        st.text(max_size=100),
+        st.text(alphabet="0123456789abcdef", min_size=1, max_size=130),
+        st.text(alphabet="0123456789abcdefABCDEF", min_size=2, max_size=66),
+    )
+)
+def test_where_1x_tokens_live_only_their_exact_shape_costs_a_lookup(
+    token: Any, upgraded_from_1x: None, text: str
+):
+    """Lowercase hex of an even length up to 64: one lookup; anything else: none (§7, §12)."""
+    legacy.forget()
+    assert legacy.accepts_legacy_tokens(timezone.now())
+    with (
+        CaptureQueriesContext(connection) as queries,
+        pytest.raises(exceptions.AuthenticationFailed),
+    ):
+        TokenAuthentication.authenticate_credentials(text)
+    hex_digits = set("0123456789abcdef")
+    shaped = 0 < len(text) <= 64 and len(text) % 2 == 0 and set(text) <= hex_digits
+    event(f"1.x-shaped: {shaped}")
+    assert len(queries.captured_queries) == (1 if shaped else 0)

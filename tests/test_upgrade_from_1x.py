@@ -5,8 +5,10 @@ prove it. So 1.1.0 is installed in its own virtual environment (cached under
 ``.cache/``), builds a database and issues tokens there, and then this durin
 migrates that same database in a subprocess of this interpreter and checks that
 the old tokens still work, are stored only as digests, left no plaintext
-behind, and that the schema is the one a fresh install gets (see
-``tests/legacy_1x/upgrade_check.py`` for the checks).
+behind (not in any row, nor in the files the database server keeps the tables
+in: this runs on the same machine as the server, as root), that only 1.x's own
+token shape costs a lookup, and that the schema is the one a fresh install gets
+(see ``tests/legacy_1x/upgrade_check.py`` for the checks).
 
 Two kinds of 1.x database are covered: 1.1.0 as released (durin 0001 + 0002
 applied) and an install from that project's later main branch, which also

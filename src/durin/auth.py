@@ -17,7 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import cache, crypto, services
+from . import cache, crypto, legacy, services
 from .constants import MAX_TOKEN_LENGTH
 from .models import AuthToken
 from .settings import durin_settings
@@ -111,11 +111,18 @@ class TokenAuthentication(BaseAuthentication):
 
     @staticmethod
     def digest_of(token: str) -> str | None:
-        """The digest to look up, or ``None`` for a token that cannot have been issued."""
+        """The digest to look up, or ``None`` for a token that cannot have been issued.
+
+        A 1.x-shaped token is looked up only if 1.x tokens are still alive (``durin.legacy``).
+        """
         if len(token) > MAX_TOKEN_LENGTH:
             return None
-        if crypto.has_valid_checksum(token) or (
-            durin_settings.ACCEPT_LEGACY_TOKENS and crypto.is_legacy_token(token)
+        if crypto.has_valid_checksum(token):
+            return crypto.digest(token)
+        if (
+            durin_settings.ACCEPT_LEGACY_TOKENS
+            and crypto.is_legacy_token(token)
+            and legacy.accepts_legacy_tokens(timezone.now())
         ):
             return crypto.digest(token)
         return None

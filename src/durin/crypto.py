@@ -18,8 +18,10 @@ from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 BASE62 = string.digits + string.ascii_letters
 TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
 PREFIX_CHARACTERS = re.compile(r"[A-Za-z0-9_]*")
-# django-rest-durin 1.x issued hexlify(urandom(n)) tokens.
-LEGACY_TOKEN = re.compile(r"[0-9a-f]{8,128}")
+#: django-rest-durin 1.x issued ``hexlify(urandom(int(TOKEN_CHARACTER_LENGTH / 2)))``:
+#: lowercase hex of an even length, kept in the ``varchar(64)`` column of its first
+#: migration, which PostgreSQL and MariaDB (strict mode) enforce.
+LEGACY_TOKEN = re.compile(r"(?:[0-9a-f]{2}){1,32}")
 
 
 def _base62(number: int, width: int) -> str:
@@ -70,7 +72,7 @@ def has_valid_checksum(token: str) -> bool:
 
 
 def is_legacy_token(token: str) -> bool:
-    """Whether ``token`` has the shape of a token issued by django-rest-durin 1.x."""
+    """Whether ``token`` has the shape of a token django-rest-durin 1.x can have issued."""
     return LEGACY_TOKEN.fullmatch(token) is not None
 
 

@@ -32,6 +32,7 @@ from rest_framework.exceptions import AuthenticationFailed  # noqa: E402
 from rest_framework.request import Request  # noqa: E402
 from rest_framework.test import APIClient, APIRequestFactory  # noqa: E402
 
+from durin import legacy  # noqa: E402
 from durin.auth import TokenAuthentication  # noqa: E402
 from durin.models import AuthToken  # noqa: E402
 
@@ -252,6 +253,24 @@ def check_live_tokens(tokens: dict) -> None:
         )
 
 
+def check_legacy_lookups(tokens: dict) -> None:
+    """A process learns once that 1.x tokens live here; then only 1.x's shape costs a lookup."""
+    legacy.forget()
+    result, queries = authenticate(tokens["alice_web"]["token"])
+    check(
+        isinstance(result, tuple) and len(queries) == 2,
+        f"a process's first old token costs one query more, once (made {len(queries)})",
+        [q["sql"] for q in queries],
+    )
+    for made_up, lookups in [("ab" * 31, 1), ("ab" * 31 + "a", 0), ("AB" * 32, 0)]:
+        result, queries = authenticate(made_up)
+        check(
+            isinstance(result, AuthenticationFailed) and len(queries) == lookups,
+            f"a made-up token {made_up[:4]}... of {len(made_up)} characters costs {lookups} "
+            f"queries (made {len(queries)})",
+        )
+
+
 def check_legacy_tokens_refused(tokens: dict) -> None:
     with override_settings(REST_DURIN={"ACCEPT_LEGACY_TOKENS": False}):
         result, queries = authenticate(tokens["alice_web"]["token"])
@@ -296,6 +315,7 @@ def main() -> int:
     plaintexts = [info["token"] for info in tokens.values()] + built["others"]
     check_no_plaintext_on_disk(plaintexts)
     check_live_tokens(tokens)
+    check_legacy_lookups(tokens)
     check_legacy_tokens_refused(tokens)
     check_expired_token(tokens)
     if failures:
