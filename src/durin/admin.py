@@ -1,25 +1,45 @@
-"""Admin for clients and tokens. A token's plaintext is shown once, on the page after "Save"."""
+"""Admin for clients and tokens. A token's plaintext is shown once, on the page after "Save".
+
+Issuing a token for someone else is impersonating them, so only a superuser may;
+other staff can issue tokens for themselves only. Users are picked by username.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import ForeignKeyRawIdWidget
-from django.core.exceptions import ValidationError
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import AuthToken, Client
+from .signals import token_revoked
+
+ONLY_SUPERUSERS = _("Only a superuser can issue a token for another user.")
+NO_SUCH_USERNAME = _("No user with that username.")
 
 
 class _SafeChoiceField(forms.ModelChoiceField):
-    """An id too large for the database is an invalid choice, not a 500 (SQLite, Django 4.2)."""
+    """A value the database cannot compare is an invalid choice, not a 500.
+
+    An id too large for the column (SQLite, Django 4.2), or a NUL character, which
+    PostgreSQL refuses in a username.
+    """
 
     def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         try:
             return super().to_python(value)
         except OverflowError:
@@ -28,14 +48,35 @@ class _SafeChoiceField(forms.ModelChoiceField):
             ) from None
 
 
-class _SafeRawIdWidget(ForeignKeyRawIdWidget):
-    """Shows the form again for such an id, instead of failing to look up its label."""
+class _SafeAutocompleteSelect(AutocompleteSelect):
+    """Shows the form again for a posted id the database cannot compare, instead of a 500."""
 
-    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
         try:
-            return super().label_and_url_for_value(value)
-        except OverflowError:
-            return "", ""
+            return super().optgroups(name, value, attr)
+        except (ValueError, TypeError, OverflowError):
+            return super().optgroups(name, [], attr)
+
+
+def _is_superuser(user: Any) -> bool:
+    return bool(getattr(user, "is_superuser", False))
+
+
+@contextmanager
+def _session_limit_revocations() -> Iterator[list[int]]:
+    """The ids of the tokens this thread revokes for the session limit inside the block."""
+    revoked: list[int] = []
+    thread = threading.get_ident()
+
+    def collect(*, reason: str, token_id: int, **kwargs: Any) -> None:
+        if reason == "session_limit" and threading.get_ident() == thread:
+            revoked.append(token_id)
+
+    token_revoked.connect(collect, weak=False)
+    try:
+        yield revoked
+    finally:
+        token_revoked.disconnect(collect)
 
 
 @admin.register(Client)
@@ -60,7 +101,6 @@ class AuthTokenAdmin(admin.ModelAdmin):
     list_display = ("id", "client", "user", "created", "expiry", "last_used", "ip_address")
     list_filter = ("client",)
     list_select_related = ("client", "user")
-    raw_id_fields = ("user",)
     readonly_fields = ("created", "expiry", "last_used", "ip_address", "user_agent")
     add_fields = ("user", "client")
 
@@ -74,21 +114,58 @@ class AuthTokenAdmin(admin.ModelAdmin):
             return ()
         return ("user", "client", *self.readonly_fields)
 
+    def user_search_available(self) -> bool:
+        """Whether the user model's admin is registered here with ``search_fields``.
+
+        Django's autocomplete needs both; a project may register its user model
+        differently, or not at all.
+        """
+        user_admin = self.admin_site._registry.get(get_user_model())
+        return user_admin is not None and bool(user_admin.search_fields)
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         kwargs.setdefault("form_class", _SafeChoiceField)
-        if db_field.name in self.raw_id_fields:
-            kwargs.setdefault(
-                "widget",
-                _SafeRawIdWidget(db_field.remote_field, self.admin_site, using=kwargs.get("using")),
-            )
+        if db_field.name == "user":
+            kwargs.update(self.user_field_options(db_field, request, kwargs.get("using")))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def user_field_options(self, db_field: Any, request: HttpRequest, using: Any) -> dict[str, Any]:
+        """Staff pick themselves; a superuser searches users by username, or types one."""
+        users = get_user_model()._default_manager
+        if not _is_superuser(request.user):
+            return {
+                "queryset": users.filter(pk=request.user.pk),
+                "empty_label": None,
+                "widget": forms.Select,
+                "error_messages": {"invalid_choice": ONLY_SUPERUSERS},
+            }
+        if self.user_search_available():
+            return {"widget": _SafeAutocompleteSelect(db_field, self.admin_site, using=using)}
+        return {
+            "to_field_name": get_user_model().USERNAME_FIELD,
+            "widget": forms.TextInput,
+            "error_messages": {"invalid_choice": NO_SUCH_USERNAME},
+        }
 
     def has_change_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: AuthToken, form: Any, change: bool) -> None:
-        # No request: the admin's address and browser are not the user's session metadata.
-        issued = services.issue_token(obj.user, obj.client)
+        if obj.user.pk != request.user.pk and not _is_superuser(request.user):
+            raise PermissionDenied(ONLY_SUPERUSERS)  # the form refuses it first
+        sessions = {
+            token.pk: token
+            for token in AuthToken.objects.live(timezone.now()).filter(
+                user=obj.user, client=obj.client
+            )
+        }
+        with _session_limit_revocations() as revoked:
+            # No request: the admin's address and browser are not the user's session metadata.
+            issued = services.issue_token(obj.user, obj.client)
+        # A session issued since the list was read is known by its id alone.
+        obj._revoked_sessions = [  # type: ignore[attr-defined]
+            sessions.get(pk) or AuthToken(pk=pk) for pk in revoked
+        ]
         for field in AuthToken._meta.concrete_fields:
             setattr(obj, field.attname, getattr(issued, field.attname))
         obj._state.adding = False
@@ -103,6 +180,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "token": obj,
             "plaintext": obj._issued_plaintext,  # type: ignore[attr-defined]
+            "revoked_sessions": obj._revoked_sessions,  # type: ignore[attr-defined]
             "title": "Token issued",
         }
         return TemplateResponse(request, "admin/durin/authtoken/issued.html", context)
