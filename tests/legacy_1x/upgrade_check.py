@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+import time
 from pathlib import Path
 
 import django
@@ -296,6 +298,47 @@ def check_expired_token(tokens: dict) -> None:
     )
 
 
+def hold_an_old_snapshot() -> threading.Thread:
+    """A reader whose snapshot predates the upgrade, open until migration 0007 waits for it.
+
+    What a long report, a ``pg_dump`` or an autovacuum ANALYZE does in production:
+    PostgreSQL must keep the row versions 0005 replaced (plaintexts) while it is open.
+    It locks no table, so nothing but 0007's own wait would make the rewrite wait for it.
+    """
+    import psycopg
+
+    settings = connection.settings_dict
+    params = {
+        "host": settings["HOST"],
+        "port": settings["PORT"],
+        "user": settings["USER"],
+        "dbname": settings["NAME"],
+    }
+    reader = psycopg.connect(**params)
+    reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    reader.execute("SELECT 1").fetchone()  # the snapshot is taken here
+    waited_for = threading.Event()
+
+    def end_when_0007_waits() -> None:
+        with psycopg.connect(**params, autocommit=True) as spy:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not waited_for.is_set():
+                if spy.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                    "AND query LIKE '%pg_stat_progress_vacuum%'"
+                ).fetchone():
+                    waited_for.set()
+                time.sleep(0.1)
+        time.sleep(0.5)
+        reader.rollback()
+        reader.close()
+
+    thread = threading.Thread(target=end_when_0007_waits, daemon=True)
+    thread.waited_for = waited_for  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
 def without_secure_delete(sender, connection, **kwargs) -> None:
     """Many SQLite builds leave deleted bytes in place (Debian's zeroes them): be one of them."""
     if connection.vendor == "sqlite":
@@ -308,7 +351,11 @@ def main() -> int:
         built = json.load(f)
     tokens = built["tokens"]
     setup_test_environment()
+    reader = hold_an_old_snapshot() if connection.vendor == "postgresql" else None
     call_command("migrate", verbosity=1)
+    if reader is not None:
+        reader.join()
+        check(reader.waited_for.is_set(), "0007 waited for a transaction older than the upgrade")
     check_schema_and_migrations()
     check_schema_matches_fresh_install()
     check_no_plaintext(tokens, built["logged_token_pk"])
