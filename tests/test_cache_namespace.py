@@ -56,7 +56,7 @@ def test_every_key_is_in_the_namespace(token):
         token_cache.generation_key(),
         token_cache.probe_key(),
     ):
-        assert key.startswith(f"durin:{ns}:"), key
+        assert key.startswith(f"durin:token:{ns}:"), key
 
 
 def test_a_deployment_with_another_secret_key_trusts_none_of_the_entries(

@@ -122,7 +122,7 @@ class Deployment:
         import redis
 
         digest = hashlib.sha256(token.encode()).hexdigest()
-        keys = self.cache_keys(f"durin:*:token:{digest}")
+        keys = self.cache_keys(f"durin:token:*:{digest}")
         assert len(keys) <= 1, keys
         if not keys:
             return None
@@ -383,7 +383,7 @@ def test_deployments_sharing_a_cache_trust_none_of_each_other(
             assert isinstance(pickle.loads(here.cache_entry(token)), tuple)
             status, answer = there.a.call("GET", "/api/hello/", token)
             assert status == 401, answer
-        assert len(one.cache_keys("durin:*:generation")) == 2
+        assert len(one.cache_keys("durin:token:*:generation")) == 2
 
 
 def test_a_replica_that_refuses_writes_is_distrusted_within_the_interval(

@@ -1,6 +1,6 @@
 """The token cache behind ``CachedTokenAuthentication``.
 
-Entries are keyed by ``durin:<namespace>:token:<digest>`` and hold the token, its
+Entries are keyed by ``CACHE_KEY_PREFIX + namespace + ":" + digest`` and hold the token, its
 user (password left out) and its client as plain field values. The namespace is an
 HMAC of ``SECRET_KEY`` over the identity of the database tokens are written to, so
 two deployments sharing one cache (no ``KEY_PREFIX``, even the same ``SECRET_KEY``)
@@ -52,6 +52,7 @@ from django.db import router
 from django.db.models import Model
 from django.utils import timezone
 
+from .constants import CACHE_KEY_PREFIX
 from .models import AuthToken, Client
 from .settings import durin_settings
 
@@ -59,11 +60,10 @@ logger = logging.getLogger("durin")
 
 STALE = "stale"
 
-#: Every durin key in the token cache starts with this, then the deployment's namespace.
-KEY_PREFIX = "durin:"
-
 #: Settings the namespace is derived from: a change to one of them draws it again.
-NAMESPACE_SETTINGS = frozenset({"SECRET_KEY", "SECRET_KEY_FALLBACKS", "DATABASES", "DATABASE_ROUTERS"})
+NAMESPACE_SETTINGS = frozenset(
+    {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "DATABASES", "DATABASE_ROUTERS"}
+)
 
 #: The clock of the write check; monotonic, so that a change of the system time cannot skip it.
 _clock = time.monotonic
@@ -74,7 +74,13 @@ def backend() -> BaseCache:
 
 
 def _database_identity() -> str:
-    """Engine, name, host and port of the database tokens are written to."""
+    """Engine, name, host and port of the database tokens are written to.
+
+    Taken from the settings, so every process of a deployment must spell them alike
+    (one that reaches the database under another HOST or PORT is another deployment
+    to the cache), and two deployments that share a SECRET_KEY and spell them alike
+    for different servers share a namespace.
+    """
     database = settings.DATABASES.get(router.db_for_write(AuthToken), {})
     fields = ("ENGINE", "NAME", "HOST", "PORT")
     return json.dumps([str(database.get(field) or "") for field in fields])
@@ -105,17 +111,17 @@ def reset_namespaces(*, setting: str, **kwargs: Any) -> None:
 
 
 def cache_key(digest: str, namespace: str | None = None) -> str:
-    return f"{KEY_PREFIX}{namespace or namespaces()[0]}:token:{digest}"
+    return f"{CACHE_KEY_PREFIX}{namespace or namespaces()[0]}:{digest}"
 
 
 def generation_key() -> str:
-    """Holds the current generation of this deployment's entries."""
-    return f"{KEY_PREFIX}{namespaces()[0]}:generation"
+    """Holds the current generation of this deployment's entries (a digest is hex, never this)."""
+    return f"{CACHE_KEY_PREFIX}{namespaces()[0]}:generation"
 
 
 def probe_key() -> str:
     """Written by the write check; read by no one."""
-    return f"{KEY_PREFIX}{namespaces()[0]}:probe"
+    return f"{CACHE_KEY_PREFIX}{namespaces()[0]}:probe"
 
 
 def _marker_keys(digests: Iterable[str]) -> dict[str, str]:
