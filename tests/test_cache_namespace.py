@@ -42,7 +42,7 @@ def test_the_namespace_depends_on_the_secret_key_and_the_database():
         ("NAME", "another_database"),
         ("HOST", "db.elsewhere.example"),
         ("PORT", "6543"),
-        ("ENGINE", "django.db.backends.mysql"),
+        ("ENGINE", "django.db.backends.oracle"),
     ]:
         assert namespace(DATABASES=database(**{field: value})) != here, field
     assert token_cache.namespaces()[0] == here  # back to this deployment's after the overrides
