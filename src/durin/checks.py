@@ -29,8 +29,8 @@ from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 from .settings import DEFAULTS, durin_settings
 
 AUTH_CLASSES = ("durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication")
-PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",)
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+PROCESS_LOCAL_CACHES = (LOCMEM,)
 
 #: Backends that report a failed write as done: a revocation marker can vanish unnoticed.
 ERROR_SWALLOWING_CACHES = {
