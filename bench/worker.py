@@ -432,8 +432,8 @@ def parts(cache: str = "locmem", db: str = "sqlite") -> dict:
         request = Request(RequestFactory().get("/me/", HTTP_AUTHORIZATION=header))
         cached.authenticate(request)  # fills the cache
         found = durin_cache.backend().get_many([durin_cache.cache_key(digest),
-                                                durin_cache.GENERATION_KEY])  # fmt: skip
-        entry, generation = found[durin_cache.cache_key(digest)], found[durin_cache.GENERATION_KEY]
+                                                durin_cache.generation_key()])  # fmt: skip
+        entry, generation = found[durin_cache.cache_key(digest)], found[durin_cache.generation_key()]
         loaded = plain.get_token(digest)
         steps = {
             "whole request (WSGI call), durin cached": call,
@@ -448,7 +448,7 @@ def parts(cache: str = "locmem", db: str = "sqlite") -> dict:
                 digest
             ),
             "cache backend get_many alone": lambda: durin_cache.backend().get_many(
-                [durin_cache.cache_key(digest), durin_cache.GENERATION_KEY]
+                [durin_cache.cache_key(digest), durin_cache.generation_key()]
             ),
             "cache._unpack (3 model instances from the entry)": lambda: durin_cache._unpack(
                 entry, generation

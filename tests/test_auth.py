@@ -230,7 +230,7 @@ def test_cache_timeout_is_the_setting_or_the_time_left(user, make_client, settin
             return getattr(real_cache(), name)
 
         def add(self, key, value, timeout):
-            if key != token_cache.GENERATION_KEY:
+            if key != token_cache.generation_key():
                 timeouts.append(timeout)
             return real_cache().add(key, value, timeout)
 

@@ -64,8 +64,8 @@ def test_entries_are_not_trusted_once_the_generation_is_lost(api, token):
     """An evicted or flushed generation key: no entry written before is trusted again."""
     assert api.get(reverse("cached-whoami"), **auth_header(token)).status_code == 200
     assert token_cache.read(token.digest)[0] is not None
-    token_cache.backend().delete(token_cache.GENERATION_KEY)
+    token_cache.backend().delete(token_cache.generation_key())
     assert token_cache.read(token.digest)[0] is None  # a new generation is drawn...
-    assert token_cache.backend().get(token_cache.GENERATION_KEY) is not None
+    assert token_cache.backend().get(token_cache.generation_key()) is not None
     assert token_cache.read(token.digest) == (None, None)  # ...and the old entry stays distrusted
     assert api.get(reverse("cached-whoami"), **auth_header(token)).status_code == 200

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.urls import include, path
 
+from durin.auth import CachedTokenAuthentication
 from durin.checks import check_api_access_client, check_settings
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -16,11 +18,17 @@ REDIS = {
 }
 
 
+#: The URLconf the checks see unless a test says otherwise: durin's views, which take the
+#: project's default classes, and no view of its own (tests.urls sets the cached class on one).
+urlpatterns = [path("api/auth/", include("durin.urls"))]
+
+
 def ids(messages):
     return [m.id for m in messages]
 
 
 def check(**overrides):
+    overrides.setdefault("ROOT_URLCONF", __name__)
     with override_settings(**overrides):
         messages = check_settings()
     assert all(m.hint for m in messages)
@@ -108,3 +116,70 @@ def test_checks_are_registered(capsys):
     with override_settings(REST_DURIN={"API_ACCESS_RESPONSE_INCLUDE_TOKEN": True}):
         call_command("check")
     assert "durin.W001" in capsys.readouterr().err
+
+
+CACHED_DEFAULT = {"DEFAULT_AUTHENTICATION_CLASSES": ["durin.auth.CachedTokenAuthentication"]}
+DJANGO_REDIS = "django_redis.cache.RedisCache"
+
+
+def cache_of(backend, **options):
+    return {"default": {"BACKEND": backend, "LOCATION": "x", "OPTIONS": options}}
+
+
+def test_w003_cached_class_set_on_a_view_only():
+    """tests.urls routes a view whose authentication_classes is the cached class."""
+    assert check(ROOT_URLCONF="tests.urls", CACHES=LOCMEM) == ["durin.W003"]
+    assert check(ROOT_URLCONF="tests.urls", CACHES=REDIS) == []
+
+
+@pytest.mark.parametrize(
+    "caches",
+    [
+        cache_of("django.core.cache.backends.db.DatabaseCache"),
+        cache_of("django.core.cache.backends.filebased.FileBasedCache"),
+        cache_of("django.core.cache.backends.dummy.DummyCache"),
+        cache_of(DJANGO_REDIS, IGNORE_EXCEPTIONS=True),
+        cache_of("django.core.cache.backends.memcached.PyMemcacheCache", ignore_exc=True),
+        cache_of("django.core.cache.backends.memcached.PyMemcacheCache", default_noreply=True),
+    ],
+)
+@pytest.mark.parametrize(
+    "where",
+    [{"REST_FRAMEWORK": CACHED_DEFAULT}, {"ROOT_URLCONF": "tests.urls"}],
+    ids=["default-class", "on-a-view"],
+)
+def test_e006_cache_that_swallows_errors(caches, where):
+    assert check(CACHES=caches, **where) == ["durin.E006"]
+
+
+def test_e006_django_redis_ignoring_exceptions_globally():
+    caches = cache_of(DJANGO_REDIS)
+    assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT) == []
+    with override_settings(DJANGO_REDIS_IGNORE_EXCEPTIONS=True):
+        assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT) == ["durin.E006"]
+        # The cache's own option wins over the global one, as in django-redis.
+        caches = cache_of(DJANGO_REDIS, IGNORE_EXCEPTIONS=False)
+        assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT) == []
+
+
+def test_e006_looks_at_the_token_cache_only():
+    caches = {
+        **REDIS,
+        "tokens": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"},
+    }
+    assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT) == []
+    tokens = {"TOKEN_CACHE_ALIAS": "tokens"}
+    assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT, REST_DURIN=tokens) == ["durin.E006"]
+
+
+class MyCachedAuthentication(CachedTokenAuthentication):
+    pass
+
+
+def test_e006_counts_subclasses_and_only_when_the_cached_class_is_used():
+    database_cache = cache_of("django.core.cache.backends.db.DatabaseCache")
+    assert check(CACHES=database_cache) == []  # TokenAuthentication only: no cache involved
+    subclass = {"DEFAULT_AUTHENTICATION_CLASSES": [MyCachedAuthentication]}
+    assert check(CACHES=database_cache, REST_FRAMEWORK=subclass) == ["durin.E006"]
+    dotted = {"DEFAULT_AUTHENTICATION_CLASSES": [f"{__name__}.MyCachedAuthentication"]}
+    assert check(CACHES=database_cache, REST_FRAMEWORK=dotted) == ["durin.E006"]

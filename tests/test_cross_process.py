@@ -36,6 +36,7 @@ DB = settings.DATABASES["default"]
 REDIS_DB = 14  # not the other suites' 15; the key prefix below keeps each run apart too
 PASSWORD = "a-password-for-cross-process"
 WARM_REQUESTS = 3
+WRITE_CHECK_INTERVAL = 5  # the default CACHE_WRITE_CHECK_INTERVAL of the demo
 
 pytestmark = pytest.mark.skipif(
     "postgresql" not in DB["ENGINE"] or "redis" not in settings.CACHES["default"]["BACKEND"],
@@ -109,12 +110,24 @@ class Deployment:
     def shell(self, code: str) -> None:
         self.manage("shell", "--no-startup", "-c", code)
 
+    def cache_keys(self, pattern: str) -> list[bytes]:
+        """This deployment's keys that match ``pattern`` (after the prefix and version)."""
+        import redis
+
+        with redis.Redis(host="127.0.0.1", port=self.redis_port, db=self.redis_db) as client:
+            return list(client.scan_iter(match=f"{self.prefix}:1:{pattern}", count=1000))
+
     def cache_entry(self, token: str) -> bytes | None:
+        """The token's entry, in whatever namespace the servers derived."""
         import redis
 
         digest = hashlib.sha256(token.encode()).hexdigest()
+        keys = self.cache_keys(f"durin:token:*:{digest}")
+        assert len(keys) <= 1, keys
+        if not keys:
+            return None
         with redis.Redis(host="127.0.0.1", port=self.redis_port, db=self.redis_db) as client:
-            return client.get(f"{self.prefix}:1:durin:token:{digest}")
+            return client.get(keys[0])
 
 
 def start_server(name: str, env: dict[str, str], tmp: Path) -> Server:
@@ -159,11 +172,20 @@ def stop(server: Server) -> None:
 
 
 @contextmanager
-def deploy(tmp: Path, name: str, redis_port: int, redis_db: int) -> Iterator[Deployment]:
+def deploy(
+    tmp: Path,
+    name: str,
+    redis_port: int,
+    redis_db: int,
+    *,
+    prefix: str | None = None,
+    secret_key: str = "durin-demo-not-a-secret",
+    server_names: tuple[str, ...] = ("A", "B"),
+) -> Iterator[Deployment]:
     """Servers A and B on database ``<test database>_<name>`` and the given Redis; all gone
     afterwards: servers stopped, database dropped, this deployment's keys deleted."""
     db_name = f"{DB['TEST']['NAME']}_{name}"
-    prefix = f"durin-{name}-{uuid.uuid4().hex[:12]}"
+    prefix = prefix or f"durin-{name}-{uuid.uuid4().hex[:12]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DURIN_DEMO_")}
     env.update(
         DJANGO_SETTINGS_MODULE="example_project.settings",
@@ -175,6 +197,7 @@ def deploy(tmp: Path, name: str, redis_port: int, redis_db: int) -> Iterator[Dep
         PGDATABASE=db_name,
         DURIN_DEMO_REDIS_URL=f"redis://127.0.0.1:{redis_port}/{redis_db}",
         DURIN_DEMO_CACHE_PREFIX=prefix,
+        DURIN_DEMO_SECRET_KEY=secret_key,
     )
     with admin_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')  # a killed run's
@@ -190,12 +213,11 @@ def deploy(tmp: Path, name: str, redis_port: int, redis_db: int) -> Iterator[Dep
             f"for name in {usernames!r}:\n"
             f"    get_user_model().objects.create_user(name, password={PASSWORD!r})"
         )
-        servers = [start_server(name, env, tmp) for name in ("A", "B")]
+        servers = [start_server(f"{name}-{server}", env, tmp) for server in server_names]
         deadline = time.monotonic() + 60
         for server in servers:
             wait_until_serving(server, deadline)
-        deployment.a, deployment.b = servers
-        assert deployment.a.process.pid != deployment.b.process.pid
+        deployment.a, deployment.b = (servers + [None])[:2]  # type: ignore[assignment]
         yield deployment
     finally:
         for server in servers:
@@ -331,3 +353,67 @@ def test_revocation_during_a_cache_outage_by_a_process_that_then_exits(
         assert refused_by_b(servers, revoked)
         assert servers.a.call("GET", "/api/hello/", revoked)[0] == 401
         assert servers.a.call("GET", "/api/hello/", kept)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "secret_keys",
+    [("one key", "one key"), ("one key", "another key")],
+    ids=["same-SECRET_KEY", "different-SECRET_KEYs"],
+)
+def test_deployments_sharing_a_cache_trust_none_of_each_other(
+    private_redis, tmp_path, request, secret_keys
+):
+    """Two deployments on one Redis database under one KEY_PREFIX, each with its own
+    PostgreSQL database: the same username has the same id in both, yet a token of one,
+    cached there, is refused by the other; each keeps a generation of its own."""
+    username = request.function.__name__.removeprefix("test_")
+    shared = {"prefix": f"durin-shared-{uuid.uuid4().hex[:12]}", "server_names": ("A",)}
+    with (
+        deploy(
+            tmp_path, "xdeploy_one", private_redis.port, 0, secret_key=secret_keys[0], **shared
+        ) as one,
+        deploy(
+            tmp_path, "xdeploy_two", private_redis.port, 0, secret_key=secret_keys[1], **shared
+        ) as two,
+    ):
+        for here, there in ((one, two), (two, one)):
+            token = login(here, username, "web")
+            for _ in range(WARM_REQUESTS):
+                assert here.a.call("GET", "/api/hello/", token)[0] == 200
+            assert isinstance(pickle.loads(here.cache_entry(token)), tuple)
+            status, answer = there.a.call("GET", "/api/hello/", token)
+            assert status == 401, answer
+        assert len(one.cache_keys("durin:token:*:generation")) == 2
+
+
+def test_a_replica_that_refuses_writes_is_distrusted_within_the_interval(
+    private_redis, tmp_path, request
+):
+    """Redis turns into a replica of an unreachable master (a failover gone wrong): reads
+    are served, writes refused. A command revokes a token cached on both servers and exits
+    with the marker it could not write; once their write check is due, both refuse it."""
+    import redis
+
+    username = request.node.name.removeprefix("test_")
+    with deploy(tmp_path, "xproc_readonly", private_redis.port, 0) as servers:
+        token = login(servers, username, "web")
+        warm(servers, token)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        with redis.Redis(host="127.0.0.1", port=private_redis.port) as admin:
+            admin.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))
+            try:
+                servers.shell(
+                    "from durin.models import AuthToken; "
+                    f"AuthToken.objects.get(digest={digest!r}).delete()"
+                )
+                assert isinstance(pickle.loads(servers.cache_entry(token)), tuple)  # unmarked
+                # Each server last proved the cache writable before the revocation: waiting
+                # one CACHE_WRITE_CHECK_INTERVAL (the default) makes its next check due.
+                time.sleep(WRITE_CHECK_INTERVAL)
+                assert refused_by_b(servers, token)
+                assert servers.a.call("GET", "/api/hello/", token)[0] == 401
+            finally:
+                admin.execute_command("REPLICAOF", "NO", "ONE")
+        assert isinstance(pickle.loads(servers.cache_entry(token)), tuple)  # still unmarked
+        assert refused_by_b(servers, token)
+        assert servers.a.call("GET", "/api/hello/", token)[0] == 401

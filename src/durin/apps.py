@@ -16,12 +16,16 @@ class DurinConfig(AppConfig):
         from django.core.signals import setting_changed
         from django.db.models.signals import post_delete, post_save, pre_save
 
+        from . import cache as token_cache
         from . import checks as durin_checks
         from . import receivers
         from .models import AuthToken
         from .settings import reload_durin_settings
 
         setting_changed.connect(reload_durin_settings, dispatch_uid="durin.reload_settings")
+        setting_changed.connect(
+            token_cache.reset_namespaces, dispatch_uid="durin.reset_cache_namespaces"
+        )
         post_delete.connect(
             receivers.invalidate_deleted_token,
             sender=AuthToken,

@@ -1,7 +1,10 @@
 """The token cache behind ``CachedTokenAuthentication``.
 
-Entries are keyed by ``CACHE_KEY_PREFIX + digest`` and hold the token, its user
-(password left out) and its client as plain field values. Revoking or changing a
+Entries are keyed by ``CACHE_KEY_PREFIX + namespace + ":" + digest`` and hold the token, its
+user (password left out) and its client as plain field values. The namespace is an
+HMAC of ``SECRET_KEY`` over the identity of the database tokens are written to, so
+two deployments sharing one cache (no ``KEY_PREFIX``, even the same ``SECRET_KEY``)
+never read each other's entries, markers or generation. Revoking or changing a
 token writes a *stale* marker over its entry, visible at once to every process
 sharing the cache; a reader never overwrites an existing entry (``cache.add``),
 so a request that read the database just before a revocation cannot put the
@@ -19,21 +22,33 @@ from ever being trusted again:
   itself and read in the same round trip as the entry. A process that sees the
   cache come back draws a new generation, so entries written before the outage
   are trusted by no process, including processes that never saw the outage.
+
+A cache that answers reads but refuses writes (a Redis replica after a failover,
+``MISCONF``, ``NOREPLICAS``, out of memory) looks healthy to a reader while the
+markers of every revocation fail. So each process proves, at most once every
+``CACHE_WRITE_CHECK_INTERVAL`` seconds, that the cache still takes a write; a
+refused write is an outage like any other.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
+import json
 import logging
 import math
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
+from django.db import router
 from django.db.models import Model
 from django.utils import timezone
 
@@ -45,16 +60,73 @@ logger = logging.getLogger("durin")
 
 STALE = "stale"
 
-#: Holds the current generation; a token key is the prefix plus a hex digest, never this.
-GENERATION_KEY = CACHE_KEY_PREFIX + "generation"
+#: Settings the namespace is derived from: a change to one of them draws it again.
+NAMESPACE_SETTINGS = frozenset(
+    {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "DATABASES", "DATABASE_ROUTERS"}
+)
+
+#: The clock of the write check; monotonic, so that a change of the system time cannot skip it.
+_clock = time.monotonic
 
 
 def backend() -> BaseCache:
     return caches[durin_settings.TOKEN_CACHE_ALIAS]
 
 
-def cache_key(digest: str) -> str:
-    return CACHE_KEY_PREFIX + digest
+def _database_identity() -> str:
+    """Engine, name, host and port of the database tokens are written to.
+
+    Taken from the settings, so every process of a deployment must spell them alike
+    (one that reaches the database under another HOST or PORT is another deployment
+    to the cache), and two deployments that share a SECRET_KEY and spell them alike
+    for different servers share a namespace.
+    """
+    database = settings.DATABASES.get(router.db_for_write(AuthToken), {})
+    fields = ("ENGINE", "NAME", "HOST", "PORT")
+    return json.dumps([str(database.get(field) or "") for field in fields])
+
+
+def _namespace_for(secret_key: str | bytes) -> str:
+    key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    mac = hmac.new(key, b"durin.cache:" + _database_identity().encode(), hashlib.sha256)
+    return mac.hexdigest()[:20]
+
+
+@functools.cache
+def namespaces() -> tuple[str, ...]:
+    """This deployment's namespace, then those of its ``SECRET_KEY_FALLBACKS``.
+
+    Derived once per process (and again when the settings it reads change), never
+    per request. Entries are read and written in the first only; revocation markers
+    go to all, so processes still running with a rotated-out key see them too.
+    """
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return tuple(dict.fromkeys(_namespace_for(key) for key in keys))
+
+
+def reset_namespaces(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver, connected in ``DurinConfig.ready()``."""
+    if setting in NAMESPACE_SETTINGS:
+        namespaces.cache_clear()
+
+
+def cache_key(digest: str, namespace: str | None = None) -> str:
+    return f"{CACHE_KEY_PREFIX}{namespace or namespaces()[0]}:{digest}"
+
+
+def generation_key() -> str:
+    """Holds the current generation of this deployment's entries (a digest is hex, never this)."""
+    return f"{CACHE_KEY_PREFIX}{namespaces()[0]}:generation"
+
+
+def probe_key() -> str:
+    """Written by the write check; read by no one."""
+    return f"{CACHE_KEY_PREFIX}{namespaces()[0]}:probe"
+
+
+def _marker_keys(digests: Iterable[str]) -> dict[str, str]:
+    """Stale markers for these tokens in every namespace of this deployment."""
+    return {cache_key(d, namespace): STALE for d in digests for namespace in namespaces()}
 
 
 def _marker_timeout() -> int:
@@ -103,8 +175,8 @@ class Outage:
         generation = uuid.uuid4().hex
         try:
             if owed:
-                backend().set_many({cache_key(d): STALE for d in owed}, _marker_timeout())
-            backend().set(GENERATION_KEY, generation, None)
+                backend().set_many(_marker_keys(owed), _marker_timeout())
+            backend().set(generation_key(), generation, None)
         except Exception:  # still failing: the same outage goes on
             with cls._lock:
                 cls.owed.update(owed)
@@ -175,7 +247,28 @@ def _first_generation(cache: BaseCache) -> str | None:
     """Start a generation in a cache that has none (new, flushed or evicted); ``None`` if
     another process got there first, since then which one won is unknown."""
     generation = uuid.uuid4().hex
-    return generation if cache.add(GENERATION_KEY, generation, None) else None
+    return generation if cache.add(generation_key(), generation, None) else None
+
+
+class WriteCheck:
+    """When this process next proves that the cache takes writes.
+
+    Once per ``CACHE_WRITE_CHECK_INTERVAL`` seconds at most, never per request: a
+    request that is not due pays one clock read. During an outage no check is made,
+    since every call then tries to write a new generation anyway.
+    """
+
+    next_at = -math.inf
+
+    @classmethod
+    def prove(cls, cache: BaseCache) -> None:
+        """Raises what the cache raises if it refuses the write."""
+        now = _clock()
+        if now < cls.next_at or Outage.failing:
+            return
+        interval = durin_settings.CACHE_WRITE_CHECK_INTERVAL
+        cls.next_at = now + interval
+        cache.set(probe_key(), uuid.uuid4().hex, interval * 2)
 
 
 def read(digest: str) -> tuple[AuthToken | None, str | None]:
@@ -185,11 +278,12 @@ def read(digest: str) -> tuple[AuthToken | None, str | None]:
     The entry and the generation come in one round trip. Read *before* the database, the
     generation makes the stored entry untrusted if an outage ends in between.
     """
-    key = cache_key(digest)
+    key, generation_at = cache_key(digest), generation_key()
     try:
         cache = backend()
-        found = cache.get_many([key, GENERATION_KEY])
-        generation = Outage.answered() or found.get(GENERATION_KEY)
+        found = cache.get_many([key, generation_at])
+        WriteCheck.prove(cache)
+        generation = Outage.answered() or found.get(generation_at)
         if generation is None:
             return None, _first_generation(cache)
     except Exception as exc:  # Any cache failure: the database is the source of truth.
@@ -235,7 +329,7 @@ def invalidate(digests: Iterable[str]) -> None:
     if not digests:
         return
     try:
-        backend().set_many({cache_key(d): STALE for d in digests}, _marker_timeout())
+        backend().set_many(_marker_keys(digests), _marker_timeout())
         Outage.answered()
     except Exception as exc:
         Outage.failed(exc, digests)

@@ -5,6 +5,7 @@ E002  (retired: now W005, so that a 1.x project listing both classes can still m
 E003  A REST_DURIN setting has the wrong type or value.
 E004  LOGIN_THROTTLE_RATE is not a rate DRF understands.
 E005  TOKEN_CACHE_ALIAS names no cache in CACHES.
+E006  CachedTokenAuthentication on a cache that swallows its own errors (revocations get lost).
 W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
 W003  CachedTokenAuthentication on a cache that other processes cannot see.
@@ -14,23 +15,36 @@ W005  Both TokenAuthentication and CachedTokenAuthentication are default classes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError
+from django.utils.module_loading import import_string
 
 from . import crypto
 from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 from .settings import DEFAULTS, durin_settings
 
 AUTH_CLASSES = ("durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication")
-PROCESS_LOCAL_CACHES = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-)
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+PROCESS_LOCAL_CACHES = (LOCMEM,)
+
+#: Backends that report a failed write as done: a revocation marker can vanish unnoticed.
+ERROR_SWALLOWING_CACHES = {
+    "django.core.cache.backends.db.DatabaseCache": (
+        "swallows database errors on writes: a revocation marker whose row is locked by "
+        "another transaction (ATOMIC_REQUESTS) is dropped"
+    ),
+    "django.core.cache.backends.filebased.FileBasedCache": (
+        "swallows file errors on writes, and its add() is not atomic"
+    ),
+    "django.core.cache.backends.dummy.DummyCache": (
+        "stores nothing and reports every write as done"
+    ),
+}
 
 
 def _int(minimum: int) -> Callable[[Any], bool]:
@@ -184,22 +198,101 @@ def _check_cache() -> list[CheckMessage]:
                 id="durin.E005",
             )
         ]
-    backend = caches[alias].get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
-    if (
-        "durin.auth.CachedTokenAuthentication" in _default_auth_classes()
-        and backend in PROCESS_LOCAL_CACHES
-    ):
+    if not _cached_class_in_use():
+        return []
+    config = caches[alias]
+    backend = config.get("BACKEND", LOCMEM)
+    name = f"{alias!r} ({backend.rsplit('.', 1)[-1]})"
+    swallows = _swallowed_errors(backend, config.get("OPTIONS") or {})
+    if swallows:
+        return [
+            Error(
+                f"CachedTokenAuthentication uses the cache {name}, which {swallows}: a token "
+                "revoked while the cache fails stays valid wherever its entry is cached.",
+                hint="Point TOKEN_CACHE_ALIAS at a cache that raises its errors (Django's "
+                "RedisCache, or django-redis without IGNORE_EXCEPTIONS), or use "
+                "TokenAuthentication.",
+                id="durin.E006",
+            )
+        ]
+    if backend in PROCESS_LOCAL_CACHES:
         return [
             Warning(
-                f"CachedTokenAuthentication uses the cache {alias!r} ({backend.rsplit('.', 1)[-1]}), "
-                "which each process keeps to itself: with several processes, a revoked token "
-                "stays valid in the others for up to TOKEN_CACHE_TIMEOUT seconds.",
+                f"CachedTokenAuthentication uses the cache {name}, which each process keeps "
+                "to itself: with several processes, a revoked token stays valid in the others "
+                "for up to TOKEN_CACHE_TIMEOUT seconds.",
                 hint="Point TOKEN_CACHE_ALIAS at a shared cache (Redis, Memcached), or "
                 "silence durin.W003 if the site runs in a single process.",
                 id="durin.W003",
             )
         ]
     return []
+
+
+def _swallowed_errors(backend: str, options: dict[str, Any]) -> str | None:
+    """What makes this cache backend hide a failed write, or ``None``."""
+    try:
+        backend_class = import_string(backend)
+    except ImportError:  # Django's own cache checks say so.
+        return None
+    for path, why in ERROR_SWALLOWING_CACHES.items():
+        if _is_subclass(backend_class, path):
+            return why
+    if _is_subclass(backend_class, "django_redis.cache.RedisCache"):
+        default = getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False)
+        if options.get("IGNORE_EXCEPTIONS", default):
+            return "is set to ignore exceptions (IGNORE_EXCEPTIONS): a failed write reads as done"
+    memcached = "django.core.cache.backends.memcached.PyMemcacheCache"
+    if _is_subclass(backend_class, memcached) and (
+        options.get("ignore_exc") or options.get("default_noreply")
+    ):
+        return "is set to ignore errors or replies (ignore_exc, default_noreply)"
+    return None
+
+
+def _is_subclass(cls: Any, path: str) -> bool:
+    try:
+        base = import_string(path)
+    except ImportError:  # an optional package that is not installed
+        return False
+    return isinstance(cls, type) and issubclass(cls, base)
+
+
+def _cached_class_in_use() -> bool:
+    """``CachedTokenAuthentication`` (or a subclass) is a default class or set on a view."""
+    from .auth import CachedTokenAuthentication
+
+    classes = [*_default_auth_classes_imported(), *_view_auth_classes()]
+    return any(isinstance(c, type) and issubclass(c, CachedTokenAuthentication) for c in classes)
+
+
+def _default_auth_classes_imported() -> list[Any]:
+    rest_framework = getattr(settings, "REST_FRAMEWORK", None) or {}
+    imported = []
+    for entry in rest_framework.get("DEFAULT_AUTHENTICATION_CLASSES", []):
+        try:
+            imported.append(import_string(entry) if isinstance(entry, str) else entry)
+        except ImportError:  # DRF says so on the first request
+            continue
+    return imported
+
+
+def _view_auth_classes() -> list[Any]:
+    """The authentication classes of every DRF view the URLconf reaches."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns: Iterable[Any]) -> Iterable[Any]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                view = getattr(pattern.callback, "cls", None)  # DRF views and viewsets
+                yield from getattr(view, "authentication_classes", None) or ()
+
+    try:
+        return list(walk(get_resolver().url_patterns))
+    except Exception:  # noqa: BLE001  A broken URLconf: Django's URL checks report it.
+        return []
 
 
 def _default_auth_classes() -> list[str]:
