@@ -342,9 +342,7 @@ def test_parallel_wrong_passwords_get_no_more_than_the_limit(make_user, make_cli
         return verify(self, password, encoded)
 
     monkeypatch.setattr(MD5PasswordHasher, "verify", slow_verify)
-    codes = sorted(
-        getattr(r, "status_code", r) for r in in_threads(25, lambda api: attempt(api))
-    )
+    codes = sorted(getattr(r, "status_code", r) for r in in_threads(25, lambda api: attempt(api)))
     assert codes == [400] * 10 + [429] * 15
     assert len(checked) == 10
 
@@ -368,9 +366,7 @@ def test_counts_in_the_named_cache_when_configured(api, user, web, settings):
 
 
 @pytest.mark.django_db
-def test_an_unreachable_throttle_cache_falls_back_to_the_database(
-    api, user, web, settings, caplog
-):
+def test_an_unreachable_throttle_cache_falls_back_to_the_database(api, user, web, settings, caplog):
     dead = f"redis://127.0.0.1:{free_port()}/0"
     settings.CACHES = {
         **settings.CACHES,
