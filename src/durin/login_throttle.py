@@ -258,9 +258,13 @@ class _DatabaseCounts(_Counts):
         )
 
     def refund(self, keys: list[str]) -> None:
-        self.rows.filter(key__in=keys, failures__gt=0, window_end__gt=timezone.now()).update(
-            failures=F("failures") - 1
-        )
+        # One row per statement, in the order ``reserve`` locks them: an UPDATE of
+        # several rows locks them in whatever order it scans, and deadlocks with it.
+        now = timezone.now()
+        for key in keys:
+            self.rows.filter(key=key, failures__gt=0, window_end__gt=now).update(
+                failures=F("failures") - 1
+            )
 
 
 class _CacheCounts(_Counts):
