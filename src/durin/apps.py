@@ -12,13 +12,14 @@ class DurinConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.contrib.auth.signals import user_logged_in
         from django.core import checks
         from django.core.signals import setting_changed
         from django.db.models.signals import post_delete, post_save, pre_save
 
         from . import cache as token_cache
         from . import checks as durin_checks
-        from . import receivers
+        from . import login_throttle, receivers
         from .models import AuthToken
         from .settings import reload_durin_settings
 
@@ -43,6 +44,12 @@ class DurinConfig(AppConfig):
         )
         checks.register(durin_checks.check_settings, checks.Tags.security)
         checks.register(durin_checks.check_api_access_client, checks.Tags.database)
+        checks.register(
+            durin_checks.check_login_throttle_cache, checks.Tags.security, checks.Tags.caches
+        )
+        user_logged_in.connect(
+            login_throttle.refund_on_login, dispatch_uid="durin.login_throttle_refund"
+        )
         if find_spec("drf_spectacular") is not None:
             # Defining the extensions registers them; durin never imports it otherwise.
             from .contrib import spectacular  # noqa: F401

@@ -6,6 +6,7 @@ E003  A REST_DURIN setting has the wrong type or value.
 E004  LOGIN_THROTTLE_RATE is not a rate DRF understands.
 E005  TOKEN_CACHE_ALIAS names no cache in CACHES.
 E006  CachedTokenAuthentication on a cache that swallows its own errors (revocations get lost).
+E007  LOGIN_THROTTLE_CACHE names a cache that cannot keep shared, atomic counts.
 W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
 W003  CachedTokenAuthentication on a cache that other processes cannot see.
@@ -339,5 +340,47 @@ def check_api_access_client(
             "access view answers 404 to every request.",
             hint=f"Create it: python manage.py create_client {name}",
             id="durin.W002",
+        )
+    ]
+
+
+#: Caches that cannot hold failed-login counts: each process keeps its own, they keep
+#: nothing, or their ``incr`` is a read then a write, so parallel attempts share a count.
+UNFIT_THROTTLE_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache": "keeps its counts per process",
+    "django.core.cache.backends.dummy.DummyCache": "keeps nothing",
+    "django.core.cache.backends.db.DatabaseCache": "cannot count atomically",
+    "django.core.cache.backends.filebased.FileBasedCache": "cannot count atomically",
+}
+
+
+def check_login_throttle_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``durin.E007``: the failed-login counts must be shared, atomic and not evictable."""
+    alias = _user_settings().get("LOGIN_THROTTLE_CACHE")
+    if alias is None or not isinstance(alias, str):  # the default, or E003's business
+        return []
+    caches = getattr(settings, "CACHES", {"default": {}})
+    hint = (
+        "Remove LOGIN_THROTTLE_CACHE to count in the database (the default), or name a "
+        "Redis or Memcached cache."
+    )
+    if alias not in caches:
+        return [
+            Error(
+                f"LOGIN_THROTTLE_CACHE is {alias!r}, but CACHES has no such cache.",
+                hint=hint,
+                id="durin.E007",
+            )
+        ]
+    backend = caches[alias].get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
+    if backend not in UNFIT_THROTTLE_CACHES:
+        return []
+    return [
+        Error(
+            f"LOGIN_THROTTLE_CACHE is {alias!r} ({backend.rsplit('.', 1)[-1]}), which "
+            f"{UNFIT_THROTTLE_CACHES[backend]}: failed logins would not be counted for every "
+            "process, so the login throttle could be bypassed.",
+            hint=hint,
+            id="durin.E007",
         )
     ]

@@ -178,3 +178,19 @@ class AuthToken(models.Model):
         from .services import renew_token
 
         return renew_token(self, request=request)
+
+
+class LoginFailureCount(models.Model):
+    """Failed logins counted for one (client network, account or name) key.
+
+    The key is a digest, so the table holds neither addresses nor usernames. A row
+    whose window has ended is reused by the key's next attempt, and pruned by
+    ``purge_expired_tokens``.
+    """
+
+    key = models.CharField(max_length=DIGEST_LENGTH, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_end = models.DateTimeField(db_index=True)
+
+    def __repr__(self) -> str:
+        return f"<LoginFailureCount failures={self.failures} window_end={self.window_end}>"

@@ -6,12 +6,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from durin.models import AuthToken
+from durin.login_throttle import prune_login_failures
+from durin.models import AuthToken, LoginFailureCount
 from durin.services import purge_expired_tokens
 
 
 class Command(BaseCommand):
-    help = "Deletes expired tokens in bounded batches (run it from cron)."
+    help = (
+        "Deletes expired tokens, and failed-login counts whose window is over, in bounded "
+        "batches (run it from cron)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=10_000, help="Rows per DELETE.")
@@ -24,7 +28,10 @@ class Command(BaseCommand):
         now = timezone.now()
         total = AuthToken.objects.expired(now).count()
         if options["dry_run"]:
+            counts = LoginFailureCount.objects.filter(window_end__lte=now).count()
             self.stdout.write(f"{total} expired token(s) would be deleted (dry run).")
+            if counts:
+                self.stdout.write(f"{counts} old failed-login count(s) would be deleted (dry run).")
             return
         interactive = self.stdout.isatty()
         started = time.monotonic()
@@ -42,9 +49,12 @@ class Command(BaseCommand):
         )
         if interactive and total:
             self.stdout.write("")
+        pruned = prune_login_failures(now=now, batch_size=batch_size)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Deleted {deleted} expired token(s) in {time.monotonic() - started:.1f}s "
                 f"(batches of {batch_size})."
             )
         )
+        if pruned:
+            self.stdout.write(f"Deleted {pruned} old failed-login count(s).")
