@@ -590,9 +590,7 @@ def test_unknown_user_wrong_password_and_inactive_user_answer_byte_for_byte_the_
     assert no_token_issued()
 
 
-@pytest.mark.parametrize(
-    "client", [{"client": "nope"}, {}, {"client": ""}, {"client": ["web"]}]
-)
+@pytest.mark.parametrize("client", [{"client": "nope"}, {}, {"client": ""}, {"client": ["web"]}])
 def test_a_refused_client_answers_byte_for_byte_the_same_whatever_the_password(
     hostile, user, web, client
 ):

@@ -180,8 +180,10 @@ def test_unlimited_sessions(api, user, make_client):
 
 CREDENTIALS_OR_LIMIT = {
     "non_field_errors": [
-        "Unable to log in with provided credentials, or you are logged in on as many "
-        "devices as this client allows: log out of one first."
+        (
+            "Unable to log in with provided credentials, or you are logged in on as many "
+            "devices as this client allows: log out of one first."
+        )
     ]
 }
 

@@ -17,12 +17,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import F, Q
-from django.utils import timezone
-
-from django.db import OperationalError
 from django.db.models.deletion import Collector
+from django.utils import timezone
 
 from . import cache, crypto, reporting
 from .client_ip import client_ip
@@ -127,7 +125,7 @@ def _checked_ttl(delta_ttl: timedelta) -> timedelta:
     A negative one stays allowed (1.x test suites issue expired tokens that way).
     """
     if not isinstance(delta_ttl, timedelta):
-        raise ValueError(f"delta_ttl must be a timedelta, not {type(delta_ttl).__name__}.")
+        raise TypeError(f"delta_ttl must be a timedelta, not {type(delta_ttl).__name__}.")
     if abs(delta_ttl) > MAX_TOKEN_TTL:
         raise ValueError(
             f"delta_ttl {delta_ttl} is too long: at most {MAX_TOKEN_TTL.days} days either way."
