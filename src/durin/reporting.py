@@ -30,11 +30,18 @@ def http_request(request: Any) -> Any:
     return getattr(request, "_request", request)
 
 
+def _as_text(secret: Any) -> str | None:
+    """A secret as DRF's ``CharField`` reads it (a JSON number is a password too)."""
+    if isinstance(secret, bool) or not isinstance(secret, (str, int, float)):
+        return None
+    return str(secret) or None
+
+
 def hide(request: Any, *secrets: Any) -> None:
-    """Keep ``secrets`` (strings; anything else is ignored) out of reports on ``request``."""
+    """Keep ``secrets`` out of reports on ``request`` (values that are no text are ignored)."""
     http = http_request(request)
     known = http.__dict__.setdefault("_durin_secrets", [])
-    known.extend(s for s in secrets if isinstance(s, str) and s)
+    known.extend(text for text in map(_as_text, secrets) if text)
     http.exception_reporter_filter = FILTER
 
 
@@ -74,7 +81,7 @@ class SecretFilter:
             return value
         try:
             text = value if isinstance(value, str) else pformat(value)
-        except Exception:  # the reporter prints its own "Error in formatting"
+        except Exception:  # noqa: BLE001  # the reporter prints its own "Error in formatting"
             return value
         if any(secret in text for secret in secrets):
             return _Shown(SUBSTITUTE) if not isinstance(value, str) else SUBSTITUTE
