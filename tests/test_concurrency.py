@@ -113,3 +113,66 @@ def test_a_password_change_racing_a_login_wins(user, make_client):
     with pytest.raises(services.CredentialsChanged):
         services.issue_token(checked, client, verify_user=True)
     assert not AuthToken.objects.exists()
+
+
+# --- Snapshot isolation: REPEATABLE READ with ATOMIC_REQUESTS (MariaDB's default level) ---
+
+
+@pytest.fixture
+def repeatable_read_atomic_requests(monkeypatch):
+    """Every connection opened from now on runs REPEATABLE READ, each request in a transaction."""
+    if connection.vendor == "postgresql":
+        from psycopg import IsolationLevel
+
+        level: Any = IsolationLevel.REPEATABLE_READ
+    else:
+        level = "repeatable read"
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    options = {**connection.settings_dict.get("OPTIONS", {}), "isolation_level": level}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    connection.close()
+    yield
+    connection.close()
+
+
+def serialization_failure(result: Any) -> bool:
+    """PostgreSQL may refuse a snapshot that went stale instead of acting on it: acceptable."""
+    from django.db import OperationalError
+
+    return isinstance(result, OperationalError) and "could not serialize" in str(result)
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_parallel_logins_under_repeatable_read_respect_the_limit(
+    user, make_client, limit, repeatable_read_atomic_requests
+):
+    client = make_client("web", session_limit=limit)
+    body = {"username": "alice", "password": PASSWORD, "client": "web"}
+    responses = in_threads(8, lambda api: api.post(reverse("durin_login"), body, format="json"))
+
+    ok = [r for r in responses if getattr(r, "status_code", None) == 200]
+    assert all(r in ok or serialization_failure(r) for r in responses), responses
+    assert ok  # a login retried after a serialization failure gets through
+    assert AuthToken.objects.filter(user=user, client=client).count() == limit
+    check = APIClient()
+    valid = [
+        r
+        for r in ok
+        if check.get(reverse("whoami"), **auth_header(r.json()["token"])).status_code == 200
+    ]
+    assert len(valid) == limit
+
+
+def test_parallel_api_key_requests_under_repeatable_read_issue_one(
+    user, make_client, settings, repeatable_read_atomic_requests
+):
+    make_client("api", session_limit=None)
+    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api"}
+    login = AuthToken.objects.create(user, make_client("web", session_limit=None))
+    responses = in_threads(
+        6, lambda api: api.post(reverse("durin_apiaccess"), **auth_header(login))
+    )
+    codes = [getattr(r, "status_code", r) for r in responses]
+    assert codes.count(201) == 1, codes
+    assert all(c in (201, 400) or serialization_failure(c) for c in codes), codes
+    assert AuthToken.objects.filter(user=user, client__name="api").count() == 1

@@ -195,3 +195,47 @@ def test_a_new_hash_assigned_directly_revokes(api, warm, user):
     user.password = make_password("synced from LDAP")
     user.save(update_fields=["password"])
     assert not cached_ok(api, warm)
+
+
+# --- Only Django's own re-hash of the same password is exempt (§12) -----------------------
+
+
+@pytest.fixture
+def outdated_hash(settings):
+    """Hashes made so far (MD5) are outdated: as every PBKDF2 hash after a Django upgrade."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+
+
+def test_a_new_hash_over_an_outdated_one_revokes(api, warm, user, outdated_hash):
+    from django.contrib.auth.hashers import make_password
+
+    with Received(token_revoked) as revoked:
+        user.password = make_password("synced from LDAP")
+        user.save(update_fields=["password"])
+    assert [r["reason"] for r in revoked] == ["password_change"]
+    assert not cached_ok(api, warm)
+
+
+def test_set_password_saved_alone_over_an_outdated_hash_revokes(api, warm, user, outdated_hash):
+    user.set_password("another one")
+    user.save(update_fields=["password"])
+    assert not cached_ok(api, warm)
+
+
+def test_a_new_hash_with_the_setters_own_steps_revokes(api, warm, user, outdated_hash):
+    """What the re-hash does, done by other code for another password: a change."""
+    user.set_password("another one")
+    user._password = None
+    user.save(update_fields=["password"])
+    assert not cached_ok(api, warm)
+
+
+def test_check_password_rehash_outside_a_login_keeps_tokens(api, warm, user, outdated_hash):
+    fresh = get_user_model().objects.get(pk=user.pk)
+    assert fresh.check_password(PASSWORD)
+    fresh.refresh_from_db()
+    assert fresh.password.startswith("pbkdf2_")
+    assert cached_ok(api, warm)

@@ -119,8 +119,29 @@ def test_inactive_user_is_refused_even_by_a_backend_that_allows_it(api, make_use
     assert (response.status_code, response.json()) == (400, BAD_CREDENTIALS)
 
 
-def test_credentials_are_checked_before_the_client(api, user):
-    assert login(api, client="nope", password="wrong").json() == BAD_CREDENTIALS
+@pytest.mark.parametrize(
+    ("client", "detail"),
+    [
+        (None, "No client specified."),
+        ("nope", "No client with that name."),
+        ("api", "API keys are issued by the API access endpoint."),
+    ],
+)
+def test_a_refused_client_answers_the_same_whatever_the_password(
+    api, user, make_client, settings, client, detail
+):
+    """No password oracle (§12): a refused client is answered before the password counts."""
+    make_client("api")
+    settings.REST_DURIN = {"API_ACCESS_CLIENT_NAME": "api", "LOGIN_THROTTLE_RATE": "2/m"}
+    answers = []
+    for password in [PASSWORD, "wrong"] * 3:  # past the throttle's limit: nothing was counted
+        body = {"username": "alice", "password": password}
+        if client:
+            body["client"] = client
+        response = api.post(reverse(LOGIN), body, format="json")
+        answers.append((response.status_code, response.json()))
+    assert answers == [(400, {"detail": detail})] * 6
+    assert not AuthToken.objects.exists()
 
 
 def test_second_login_logs_the_first_device_out(api, user, web):
@@ -157,14 +178,41 @@ def test_unlimited_sessions(api, user, make_client):
     assert [whoami(api, t).status_code for t in tokens] == [200] * 4
 
 
+CREDENTIALS_OR_LIMIT = {
+    "non_field_errors": [
+        (
+            "Unable to log in with provided credentials, or you are logged in on as many "
+            "devices as this client allows: log out of one first."
+        )
+    ]
+}
+
+
 def test_session_limit_can_refuse_the_new_login(api, user, make_client):
     make_client("kiosk", session_limit=1, session_limit_action="refuse")
     first = login(api, client="kiosk").json()["token"]
     response = login(api, client="kiosk")
-    assert response.status_code == 403
-    assert "log out of one first" in response.json()["detail"]
+    assert (response.status_code, response.json()) == (400, CREDENTIALS_OR_LIMIT)
     assert whoami(api, first).status_code == 200
     assert AuthToken.objects.count() == 1
+
+
+def test_a_refusing_client_at_its_limit_is_no_password_oracle(api, user, make_client, settings):
+    """Right password at the limit, wrong password: one answer, and both are counted."""
+    settings.REST_DURIN = {"LOGIN_THROTTLE_RATE": "4/m"}
+    make_client("kiosk", session_limit=1, session_limit_action="refuse")
+    assert login(api, client="kiosk").status_code == 200
+    answers = [login(api, client="kiosk", password=p) for p in [PASSWORD, "wrong"] * 2]
+    assert {(a.status_code, json.dumps(a.json())) for a in answers} == {
+        (400, json.dumps(CREDENTIALS_OR_LIMIT))
+    }
+    assert login(api, client="kiosk").status_code == 429  # all four were counted
+    assert AuthToken.objects.count() == 1
+
+
+def test_a_refusing_client_below_its_limit_answers_a_wrong_password_alike(api, user, make_client):
+    make_client("kiosk", session_limit=2, session_limit_action="refuse")
+    assert login(api, client="kiosk", password="wrong").json() == CREDENTIALS_OR_LIMIT
 
 
 @pytest.mark.parametrize(

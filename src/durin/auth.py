@@ -17,7 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import cache, crypto, legacy, services
+from . import cache, crypto, legacy, reporting, services
 from .constants import MAX_TOKEN_LENGTH
 from .models import AuthToken
 from .settings import durin_settings
@@ -66,6 +66,8 @@ class TokenAuthentication(BaseAuthentication):
         parts = raw.split()
         if not parts or parts[0].lower() != self.keyword.lower().encode("iso-8859-1", "replace"):
             return None
+        # Error reports on this request hide the presented token (durin.reporting).
+        getattr(request, "_request", request).exception_reporter_filter = reporting.FILTER
         if len(parts) == 1:
             raise _failed(_("Invalid token header. No credentials provided."), "token_header_empty")
         try:

@@ -6,9 +6,11 @@ a user (a view, the admin, a cascade, a shell), once the change has committed.
 
 from __future__ import annotations
 
+import functools
+import sys
+from types import CodeType
 from typing import Any
 
-from django.contrib.auth.hashers import identify_hasher, is_password_usable
 from django.db import router, transaction
 
 from . import cache, services
@@ -25,21 +27,46 @@ def _only(update_fields: Any, *names: str) -> bool:
     return update_fields is not None and set(update_fields) <= set(names)
 
 
-def _is_rehash(old_hash: str, instance: Any, update_fields: Any) -> bool:
-    """Is this save Django re-hashing the same password at login?
+@functools.cache
+def _django_rehash_code() -> CodeType | None:
+    """The code of the ``setter`` that ``AbstractBaseUser.check_password`` hands Django's
+    hasher: it re-hashes the password just checked, and nothing else calls it."""
+    from django.contrib.auth.base_user import AbstractBaseUser
 
-    It does so (``save(update_fields=["password"])``, raw password dropped) when the
-    old hash's hasher asks for an update. Any other new hash is a new password.
+    for const in AbstractBaseUser.check_password.__code__.co_consts:
+        if isinstance(const, CodeType) and const.co_name == "setter":
+            return const
+    return None
+
+
+#: How far up the stack the re-hash's ``setter`` may be: the signal's dispatch,
+#: ``save_base``, ``save`` and a few project overrides of ``save``.
+REHASH_SEARCH_DEPTH = 25
+
+
+def _is_rehash(instance: Any, update_fields: Any) -> bool:
+    """Is this save Django re-hashing, at a login, the password it has just checked?
+
+    Only the ``setter`` inside ``AbstractBaseUser.check_password`` does that, after
+    the raw password matched the old hash; it saves ``update_fields=["password"]``.
+    The raw password is gone by now, so the setter is recognised on the stack, for
+    this very instance. Anything else that saves a new hash (``set_password``,
+    ``user.password = make_password(...)``) is a password change. Where the setter
+    cannot be seen (a user model overriding ``check_password``, ``acheck_password``,
+    whose ``asave`` runs the save in another thread), a re-hash counts as a change:
+    the tokens are revoked, never wrongly kept.
     """
-    if not _only(update_fields, "password") or getattr(instance, "_password", None) is not None:
+    code = _django_rehash_code()
+    if code is None or not _only(update_fields, "password"):
         return False
-    if not (is_password_usable(old_hash) and is_password_usable(instance.password)):
-        return False
-    try:
-        old_hasher, new_hasher = identify_hasher(old_hash), identify_hasher(instance.password)
-    except ValueError:
-        return False
-    return old_hasher.algorithm != new_hasher.algorithm or old_hasher.must_update(old_hash)
+    frame = sys._getframe(1)
+    for _ in range(REHASH_SEARCH_DEPTH):
+        if frame is None:
+            return False
+        if frame.f_code is code and frame.f_locals.get("self") is instance:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def note_credential_change(sender: type, instance: Any, **kwargs: Any) -> None:
@@ -52,7 +79,7 @@ def note_credential_change(sender: type, instance: Any, **kwargs: Any) -> None:
     before = sender._default_manager.filter(pk=instance.pk).values(*fields).first()
     if before is None:
         return
-    rehash = "password" in before and _is_rehash(before["password"], instance, update_fields)
+    rehash = "password" in before and _is_rehash(instance, update_fields)
     if (
         durin_settings.REVOKE_TOKENS_ON_PASSWORD_CHANGE
         and "password" in before

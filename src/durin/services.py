@@ -3,26 +3,33 @@
 Every way of issuing a token (login, ``AuthToken.objects.create``, the admin, the
 API-key view) goes through ``issue_token``, which enforces the client's session
 limit under a lock on the user's row, so concurrent logins cannot overshoot it.
+
+Whatever decides a limit is read with a locking read, never from a snapshot: under
+REPEATABLE READ (MySQL/MariaDB's default) a plain SELECT inside a transaction that
+already read something sees the table as it was then, not the tokens that
+concurrent requests committed since.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import F, Q
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
-from . import cache, crypto
+from . import cache, crypto, reporting
 from .client_ip import client_ip
 from .constants import USER_AGENT_MAX_LENGTH
 from .models import AuthToken, AuthTokenQuerySet, Client
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
 from .text import printable
+from .validators import MAX_TOKEN_TTL
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -32,6 +39,10 @@ class SessionLimitReached(Exception):
     """The user holds ``client.session_limit`` live tokens and the client refuses new logins."""
 
 
+class AlreadyIssued(Exception):
+    """``exclusive`` issuing, and the user already holds a live token for the client."""
+
+
 class CredentialsChanged(Exception):
     """The user's password or active flag changed after the login checked them."""
 
@@ -39,15 +50,16 @@ class CredentialsChanged(Exception):
 def lock_user(user: Any) -> dict[str, Any] | None:
     """Lock the user's row until the transaction ends, serialising token issuing for one user.
 
-    Returns the row's ``password`` and ``is_active`` as stored (``None`` if it is gone).
+    The row is written (to itself), not only selected for update: a write is what
+    PostgreSQL's REPEATABLE READ refuses (a serialization failure) when another
+    issuer committed since this transaction's snapshot, and SQLite ignores FOR
+    UPDATE. Returns the row's ``password`` and ``is_active`` as stored, read with a
+    locking read (``None`` if the row is gone).
     """
     model = get_user_model()
     rows = model._default_manager.filter(pk=user.pk)
-    if connections[router.db_for_write(model)].vendor == "sqlite":
-        # SQLite ignores FOR UPDATE, and a transaction that reads first fails with
-        # "database is locked" when another one has written meanwhile: write first.
-        pk = model._meta.pk.attname
-        rows.update(**{pk: F(pk)})
+    pk = model._meta.pk.attname
+    rows.update(**{pk: F(pk)})
     fields = {f.attname for f in model._meta.concrete_fields} & {"password", "is_active"}
     return rows.select_for_update().values(*fields).first()
 
@@ -68,22 +80,107 @@ def _request_metadata(request: HttpRequest | None) -> dict[str, Any]:
     }
 
 
-def _make_room(user: Any, client: Client, now: datetime, request: HttpRequest | None) -> None:
-    """Revoke the oldest live tokens so that one more fits under ``client.session_limit``."""
+def token_cap(client: Client) -> int:
+    """Live tokens a user may hold for ``client``: its ``session_limit``, at most
+    ``MAX_TOKENS_PER_USER_CLIENT`` (which also bounds an unlimited client)."""
+    ceiling = durin_settings.MAX_TOKENS_PER_USER_CLIENT
     if client.session_limit is None:
-        return
-    live = (
+        return ceiling
+    return min(client.session_limit, ceiling)
+
+
+def refuses_at_limit(client: Client) -> bool:
+    """Whether a new token is refused (rather than the oldest revoked) at the cap."""
+    return client.session_limit_action == Client.REFUSE and client.session_limit is not None
+
+
+def locked_live_tokens(user: Any, client: Client, now: datetime) -> list[int]:
+    """The pks of ``user``'s live tokens for ``client``, newest first, read with a lock.
+
+    A locking read sees every committed row whatever the isolation level; call it
+    in a transaction that holds ``lock_user``.
+    """
+    return list(
         AuthToken.objects.live(now)
         .filter(user=user, client=client)
         .order_by("-created", "-pk")
+        .select_for_update()
         .values_list("pk", flat=True)
     )
-    excess = list(live[max(client.session_limit - 1, 0) :])
+
+
+def _make_room(user: Any, client: Client, now: datetime, request: HttpRequest | None) -> None:
+    """Revoke the oldest live tokens so that one more fits under ``token_cap(client)``."""
+    excess = locked_live_tokens(user, client, now)[token_cap(client) - 1 :]
     if not excess:
         return
-    if client.session_limit_action == Client.REFUSE:
+    if refuses_at_limit(client):
         raise SessionLimitReached(client.name)
     revoke_tokens(AuthToken.objects.filter(pk__in=excess), "session_limit", request=request)
+
+
+def _checked_ttl(delta_ttl: timedelta) -> timedelta:
+    """``delta_ttl`` unless adding it to now could leave the calendar: ``ValueError`` then.
+
+    A negative one stays allowed (1.x test suites issue expired tokens that way).
+    """
+    if not isinstance(delta_ttl, timedelta):
+        raise TypeError(f"delta_ttl must be a timedelta, not {type(delta_ttl).__name__}.")
+    if abs(delta_ttl) > MAX_TOKEN_TTL:
+        raise ValueError(
+            f"delta_ttl {delta_ttl} is too long: at most {MAX_TOKEN_TTL.days} days either way."
+        )
+    return delta_ttl
+
+
+def _bounded(duration: timedelta | None) -> timedelta | None:
+    """A stored duration no larger than ``MAX_TOKEN_TTL``.
+
+    Validation refuses larger ones; a row written around it (``Client.objects.create``,
+    ``update()``) must not turn every login or request into an ``OverflowError``.
+    """
+    return None if duration is None else min(duration, MAX_TOKEN_TTL)
+
+
+def expiry_for(
+    client: Client, start: datetime, created: datetime, ttl: timedelta | None = None
+) -> datetime:
+    """``start`` + the client's ``token_ttl`` (or ``ttl``), capped by ``max_token_lifetime``."""
+    expiry = start + _bounded(client.token_ttl if ttl is None else ttl)
+    lifetime = _bounded(client.max_token_lifetime)
+    return expiry if lifetime is None else min(expiry, created + lifetime)
+
+
+#: Attempts at a transaction the database refused as not serializable.
+ATTEMPTS = 10
+
+T = TypeVar("T")
+
+
+def _retryable(exc: OperationalError) -> bool:
+    """A serialization failure or deadlock: the transaction may simply be run again."""
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return state in {"40001", "40P01"} or (bool(exc.args) and exc.args[0] == 1213)
+
+
+def atomic_retrying(work: Callable[[], T], using: str) -> T:
+    """``work()`` in a transaction, run again after a serialization failure or deadlock.
+
+    PostgreSQL's REPEATABLE READ refuses to lock a user row that a concurrent login
+    changed since the snapshot, where a snapshot would have overshot a limit. Only
+    the outermost transaction can start again: inside the caller's, it propagates.
+    """
+    outermost = not transaction.get_connection(using).in_atomic_block
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic(using=using):
+                return work()
+        except OperationalError as exc:
+            if not (outermost and attempt < ATTEMPTS and _retryable(exc)):
+                raise
+            attempt += 1
 
 
 def issue_token(
@@ -94,36 +191,73 @@ def issue_token(
     request: HttpRequest | None = None,
     now: datetime | None = None,
     verify_user: bool = False,
+    exclusive: bool = False,
 ) -> AuthToken:
     """Issue a token; the returned instance carries the plaintext in ``.token``, this once.
 
     With ``verify_user`` (a login), the user's stored password and active flag must
-    still be those of ``user``: a password change racing the login wins.
+    still be those of ``user``: a password change racing the login wins. With
+    ``exclusive`` (``apiaccess/``), ``AlreadyIssued`` if the user holds a live token
+    of ``client``. A
+    ``delta_ttl`` that is not a positive duration of at most ``MAX_TOKEN_TTL`` is a
+    ``ValueError``. Run outside a transaction, a serialization failure (PostgreSQL's
+    REPEATABLE READ when a concurrent login committed first) is retried; inside the
+    caller's transaction it propagates, since only the caller can start again.
     """
-    now = now or timezone.now()
-    ttl = client.token_ttl if delta_ttl is None else delta_ttl
+    if delta_ttl is not None:
+        _checked_ttl(delta_ttl)
     plaintext = crypto.generate_token(
         durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX
     )
-    with transaction.atomic(using=router.db_for_write(AuthToken)):
-        stored = lock_user(user)
-        if verify_user:
-            _check_credentials_unchanged(user, stored)
-        _make_room(user, client, now, request)
-        token = AuthToken(
-            digest=crypto.digest(plaintext),
-            user=user,
-            client=client,
-            created=now,
-            expiry=client.cap_expiry(now + ttl, now),
-            last_used=now,
-            **_request_metadata(request),
-        )
-        token.save(force_insert=True)
+    if request is not None:
+        reporting.hide(request, plaintext)
+    token = atomic_retrying(
+        lambda: _insert_token(
+            user,
+            client,
+            plaintext,
+            delta_ttl,
+            request,
+            now or timezone.now(),
+            verify_user=verify_user,
+            exclusive=exclusive,
+        ),
+        router.db_for_write(AuthToken),
+    )
     token.token = plaintext
     token_issued.send(
         sender=AuthToken, request=request, token_id=token.pk, user=user, client=client
     )
+    return token
+
+
+def _insert_token(
+    user: Any,
+    client: Client,
+    plaintext: str,
+    delta_ttl: timedelta | None,
+    request: HttpRequest | None,
+    now: datetime,
+    *,
+    verify_user: bool,
+    exclusive: bool,
+) -> AuthToken:
+    stored = lock_user(user)
+    if verify_user:
+        _check_credentials_unchanged(user, stored)
+    if exclusive and locked_live_tokens(user, client, now):
+        raise AlreadyIssued(client.name)
+    _make_room(user, client, now, request)
+    token = AuthToken(
+        digest=crypto.digest(plaintext),
+        user=user,
+        client=client,
+        created=now,
+        expiry=expiry_for(client, now, now, delta_ttl),
+        last_used=now,
+        **_request_metadata(request),
+    )
+    token.save(force_insert=True)
     return token
 
 
@@ -137,7 +271,7 @@ def renew_token(
     """
     now = now or timezone.now()
     client = token.client
-    new_expiry = client.cap_expiry(now + client.token_ttl, token.created)
+    new_expiry = expiry_for(client, now, token.created)
     if not AuthToken.objects.filter(pk=token.pk).update(expiry=new_expiry):
         raise AuthToken.DoesNotExist("The token was revoked.")
     token.expiry = new_expiry
@@ -162,7 +296,7 @@ def use_interval(token: AuthToken) -> float | None:
     client = token.client
     if interval is None or not client.auto_refresh:
         return interval
-    return min(interval, client.token_ttl.total_seconds() / 2)
+    return min(interval, _bounded(client.token_ttl).total_seconds() / 2)
 
 
 def use_due(token: AuthToken, now: datetime) -> bool:
@@ -186,7 +320,7 @@ def record_use(token: AuthToken, now: datetime) -> bool:
     changes: dict[str, Any] = {"last_used": now}
     client = token.client
     if client.auto_refresh:
-        slid = client.cap_expiry(now + client.token_ttl, token.created)
+        slid = expiry_for(client, now, token.created)
         if slid > token.expiry:
             changes["expiry"] = slid
     not_recent = Q(last_used__isnull=True) | Q(last_used__lte=due_before)
@@ -200,19 +334,35 @@ def record_use(token: AuthToken, now: datetime) -> bool:
 def revoke_tokens(
     tokens: AuthTokenQuerySet, reason: str, request: HttpRequest | None = None
 ) -> int:
-    """Delete ``tokens``, sending ``token_revoked`` for each; returns how many went."""
-    revoked = list(tokens.select_related("client").only("pk", "user_id", "client"))
-    if not revoked:
-        return 0
-    AuthToken.objects.filter(pk__in=[token.pk for token in revoked]).delete()
-    for token in revoked:
+    """Delete ``tokens``, sending ``token_revoked`` for each; returns how many went.
+
+    The rows are read with a locking read and deleted as read: under REPEATABLE
+    READ a plain SELECT (Django's ``delete()`` starts with one) would miss the rows
+    committed since the transaction's snapshot, and they would survive.
+    """
+    db = router.db_for_write(AuthToken)
+    with transaction.atomic(using=db):
+        rows = list(
+            tokens.using(db)
+            .select_related(None)
+            .select_for_update()
+            .only("pk", "digest", "user_id", "client_id")
+        )
+        if not rows:
+            return 0
+        revoked = [(row.pk, row.user_id, row.client_id) for row in rows]
+        collector = Collector(using=db, origin=tokens)
+        collector.collect(rows)
+        collector.delete()  # this clears the rows' pks, hence ``revoked``
+    clients = Client.objects.using(db).in_bulk({client_id for _, _, client_id in revoked})
+    for token_id, user_id, client_id in revoked:
         token_revoked.send(
             sender=AuthToken,
             request=request,
-            token_id=token.pk,
-            user_id=token.user_id,
-            client_id=token.client_id,
-            client=token.client,
+            token_id=token_id,
+            user_id=user_id,
+            client_id=client_id,
+            client=clients.get(client_id),
             reason=reason,
         )
     return len(revoked)

@@ -33,6 +33,25 @@ def validate_throttle_rate(rate: str) -> None:
         ) from None
 
 
+#: The longest token lifetime (``token_ttl``, ``max_token_lifetime``, ``delta_ttl``):
+#: 100 years. Far beyond any sane token, and far from what overflows a date
+#: (year 9999) when added to now.
+MAX_TOKEN_TTL = timedelta(days=36500)
+
+
 def validate_positive_duration(value: timedelta) -> None:
-    if value is not None and value <= timedelta(0):
+    """A token lifetime: more than zero, at most ``MAX_TOKEN_TTL``.
+
+    Its name is kept for the migrations that reference it; the upper bound keeps
+    ``now + lifetime`` a date, so a client cannot make every login a 500.
+    """
+    if value is None:
+        return
+    if value <= timedelta(0):
         raise ValidationError("The duration must be positive.", code="non_positive_duration")
+    if value > MAX_TOKEN_TTL:
+        raise ValidationError(
+            "The duration must be at most %(max)s days.",
+            code="duration_too_long",
+            params={"max": MAX_TOKEN_TTL.days},
+        )

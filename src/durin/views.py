@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from . import services
+from . import reporting, services
 from .auth import TokenAuthentication
 from .constants import MAX_REQUEST_BODY
 from .login_throttle import LoginThrottle
@@ -39,6 +39,8 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 class SessionLimitReached(exceptions.PermissionDenied):
+    """Kept for projects that raise it; a login at the limit answers ``CREDENTIALS_OR_LIMIT``."""
+
     default_detail = _(
         "You are logged in on as many devices as this client allows; log out of one first."
     )
@@ -46,6 +48,14 @@ class SessionLimitReached(exceptions.PermissionDenied):
 
 
 BAD_CREDENTIALS = _("Unable to log in with provided credentials.")  # DRF's own wording
+
+#: The only refusal of a client that refuses logins at its session limit: the same
+#: for a wrong password and for a right one at the limit, so that it says nothing
+#: about the password, while its user (who knows the password) learns what to do.
+CREDENTIALS_OR_LIMIT = _(
+    "Unable to log in with provided credentials, or you are logged in on as many "
+    "devices as this client allows: log out of one first."
+)
 
 #: On the responses that carry a token's plaintext (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -104,16 +114,40 @@ class TokenRequiredView(DurinView):
         return super().get_authenticate_header(request) or durin
 
 
+def _refusal(client: Client) -> ValidationError:
+    """The answer to a login that checked a password and issued nothing."""
+    message = CREDENTIALS_OR_LIMIT if services.refuses_at_limit(client) else BAD_CREDENTIALS
+    return ValidationError({"non_field_errors": [message]}, code="authorization")
+
+
+def _is_bad_credentials(exc: ValidationError) -> bool:
+    return exc.get_codes() == {"non_field_errors": ["authorization"]}
+
+
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class LoginView(DurinView):
     """POST ``username``, ``password`` and ``client`` (JSON or form) to get a token.
 
     Override ``get_client_obj``, ``get_token_obj``, ``get_user_serializer_class``,
     ``get_context``, ``get_post_response_data`` or ``format_expiry_datetime`` to customise.
+
+    Whether the password was right shows only in a token being issued: the client
+    is checked first, and a refused client is answered without the password being
+    checked; every other refusal after the check answers like a wrong password and
+    counts as a failure. Issuing and building the response form one transaction,
+    so a response that cannot be built leaves no token and revokes no session.
     """
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """Never inside ``ATOMIC_REQUESTS``: a failure must stay counted when the login fails."""
+        view = super().as_view(**initkwargs)
+        for alias in connections:
+            view = transaction.non_atomic_requests(using=alias)(view)
+        return view
 
     @staticmethod
     def read_body(request: Request) -> Any:
@@ -171,13 +205,10 @@ class LoginView(DurinView):
         """Issue a new token for ``request.user`` (a second login never returns an earlier one)."""
         try:
             return services.issue_token(request.user, client, request=request, verify_user=True)
-        except services.SessionLimitReached:
-            raise SessionLimitReached() from None
-        except services.CredentialsChanged:  # a password change raced this login
-            raise ValidationError(
-                {"non_field_errors": [BAD_CREDENTIALS]},
-                code="authorization",
-            ) from None
+        except (services.SessionLimitReached, services.CredentialsChanged):
+            # At a refusing client's limit, or a password change raced this login:
+            # answered like a wrong password, which says nothing about this one.
+            raise _refusal(client) from None
 
     def renew_token(self, request: Request, token: AuthToken) -> datetime:
         """Kept from 1.x; login always issues a new token, so nothing calls it here."""
@@ -199,19 +230,34 @@ class LoginView(DurinView):
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self.read_body(request)
-        throttle = LoginThrottle(request, data.get("username") if hasattr(data, "get") else None)
+        readable = hasattr(data, "get")
+        reporting.hide(request, data.get("password") if readable else None)
+        throttle = LoginThrottle(request, data.get("username") if readable else None)
         wait = throttle.wait()
         if wait is not None:
             raise exceptions.Throttled(wait=wait)
+        client = self.get_client_obj(request)  # a refused client: the password is not checked
         try:
             request.user = self.validate_and_return_user(request)
-        except ValidationError:
+            body = services.atomic_retrying(
+                lambda: self.log_in(request, client), router.db_for_write(AuthToken)
+            )
+        except ValidationError as exc:
+            throttle.failed()
+            if _is_bad_credentials(exc):
+                raise _refusal(client) from None
+            raise
+        except Exception:  # the password was checked and no token stays issued
             throttle.failed()
             raise
-        client = self.get_client_obj(request)
+        return Response(body, headers=NO_STORE)
+
+    def log_in(self, request: Request, client: Client) -> dict[str, Any]:
+        """Issue the token and build the response; runs in the login's transaction."""
         token_obj = self.get_token_obj(request, client)
+        body = self.get_post_response_data(request, token_obj)
         user_logged_in.send(sender=request.user.__class__, request=request, user=request.user)
-        return Response(self.get_post_response_data(request, token_obj), headers=NO_STORE)
+        return body
 
 
 class RefreshView(TokenRequiredView):
@@ -285,8 +331,17 @@ class APIAccessTokenView(TokenRequiredView):
     """The caller's long-lived API key, a token of the ``API_ACCESS_CLIENT_NAME`` client.
 
     GET shows it (never the token), POST issues it (the token shown this once),
-    DELETE revokes it.
+    DELETE revokes it. Not inside ``ATOMIC_REQUESTS``: its writes run in their own
+    transactions, which start by locking the user, so no earlier read's snapshot
+    decides whether a key exists.
     """
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        for alias in connections:
+            view = transaction.non_atomic_requests(using=alias)(view)
+        return view
 
     @property
     def client_name(self) -> str:
@@ -328,11 +383,12 @@ class APIAccessTokenView(TokenRequiredView):
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         client = self.get_client()
-        with transaction.atomic(using=router.db_for_write(AuthToken)):
-            services.lock_user(request.user)
-            if self._tokens(client).live().exists():
-                raise ValidationError({"detail": _("An API token was already issued to you.")})
-            token = services.issue_token(request.user, client, request=request)
+        try:
+            token = services.issue_token(request.user, client, request=request, exclusive=True)
+        except services.AlreadyIssued:
+            raise ValidationError(
+                {"detail": _("An API token was already issued to you.")}
+            ) from None
         return Response(
             self.get_serializer(token).data, status=status.HTTP_201_CREATED, headers=NO_STORE
         )
