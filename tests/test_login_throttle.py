@@ -378,11 +378,6 @@ def test_an_unreachable_throttle_cache_falls_back_to_the_database(api, user, web
     assert "failed logins are counted in the database" in caplog.text
 
 
-@pytest.mark.xfail(
-    reason="needs LoginView to be non-atomic (the login branch): ATOMIC_REQUESTS rolls the "
-    "request's writes back on a 400",
-    strict=False,
-)
 @pytest.mark.django_db(transaction=True)
 def test_atomic_requests_do_not_roll_the_count_back(make_user, make_client, settings):
     make_user("alice")

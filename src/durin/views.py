@@ -232,11 +232,13 @@ class LoginView(DurinView):
         data = self.read_body(request)
         readable = hasattr(data, "get")
         reporting.hide(request, data.get("password") if readable else None)
+        # A refused client is answered before the throttle reserves an attempt: the password
+        # is not checked, so the answer cannot depend on it and nothing is counted.
+        client = self.get_client_obj(request)
         throttle = LoginThrottle(request, data.get("username") if readable else None)
         wait = throttle.wait()
         if wait is not None:
             raise exceptions.Throttled(wait=wait)
-        client = self.get_client_obj(request)  # a refused client: the password is not checked
         try:
             request.user = self.validate_and_return_user(request)
             body = services.atomic_retrying(
