@@ -64,6 +64,10 @@ def test_w005_both_auth_classes():
     [
         ("DEFAULT_TOKEN_TTL", 3600),
         ("DEFAULT_TOKEN_TTL", timedelta(0)),
+        ("DEFAULT_TOKEN_TTL", timedelta(days=3_000_000)),  # every login would overflow a date
+        ("CACHE_WRITE_CHECK_INTERVAL", 0),
+        ("LOGIN_THROTTLE_CACHE", 1),
+        ("MAX_TOKENS_PER_USER_CLIENT", 0),
         ("TOKEN_CHARACTER_LENGTH", "64"),
         ("TOKEN_CACHE_TIMEOUT", True),
         ("TOKEN_CACHE_TIMEOUT", -1),

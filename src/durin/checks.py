@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 from . import crypto
 from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 from .settings import DEFAULTS, durin_settings
+from .validators import MAX_TOKEN_TTL
 
 AUTH_CLASSES = ("durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication")
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
@@ -59,8 +60,8 @@ def _is(*types: type) -> Callable[[Any], bool]:
 #: What each setting must be, in words for the message, and as a test.
 EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "DEFAULT_TOKEN_TTL": (
-        "a positive timedelta",
-        lambda v: isinstance(v, timedelta) and v > timedelta(0),
+        f"a positive timedelta of at most {MAX_TOKEN_TTL.days} days",
+        lambda v: isinstance(v, timedelta) and timedelta(0) < v <= MAX_TOKEN_TTL,
     ),
     "TOKEN_CHARACTER_LENGTH": ("an integer", _int(1)),
     "USER_SERIALIZER": (

@@ -44,6 +44,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
+from . import cache
 from .client_ip import client_network
 from .models import LoginFailureCount
 from .settings import durin_settings
@@ -277,15 +278,20 @@ class _CacheCounts(_Counts):
     def __init__(self, alias: str) -> None:
         self.cache = caches[alias]
 
+    @staticmethod
+    def _cache_key(key: str) -> str:
+        """In this deployment's namespace: another deployment sharing the cache counts apart."""
+        return f"{CACHE_KEY_PREFIX}{cache.namespaces()[0]}:{key}"
+
     def reserve(self, keys: list[str], limit: int | None, duration: int) -> datetime | None:
         taken: list[str] = []
         try:
             for key in keys:
-                count = self._bump(CACHE_KEY_PREFIX + key, duration)
+                count = self._bump(self._cache_key(key), duration)
                 taken.append(key)
                 if limit is not None and count > limit:
                     self.refund(taken)
-                    end = self.cache.get(CACHE_KEY_PREFIX + key + ":end")
+                    end = self.cache.get(self._cache_key(key) + ":end")
                     return end or timezone.now() + timedelta(seconds=duration)
         except Exception as exc:  # any backend's error: count in the database instead
             _log_cache_failure(exc)
@@ -307,7 +313,7 @@ class _CacheCounts(_Counts):
     def refund(self, keys: list[str]) -> None:
         for key in keys:
             try:
-                self.cache.decr(CACHE_KEY_PREFIX + key)
+                self.cache.decr(self._cache_key(key))
             except ValueError:  # the window is over: nothing to give back
                 pass
             except Exception as exc:

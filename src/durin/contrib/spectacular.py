@@ -188,9 +188,10 @@ class LoginViewSchema(_DurinViewSchema):
                 200: DurinLoginResponseSerializer,
                 400: OpenApiResponse(
                     DurinLoginErrorSerializer,
-                    description="Bad credentials (one answer for all of them), or no such client.",
+                    description="Bad credentials (one answer for all of them, and the same "
+                    "when a client that refuses logins at its session limit is full), or no "
+                    "such client.",
                 ),
-                403: _error("The client's session limit is reached and it refuses new logins."),
                 415: _error("A content type or charset durin does not read."),
                 429: _error("Too many failed logins for this address and username."),
             },
