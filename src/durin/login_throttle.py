@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
+import time
 import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,7 +214,9 @@ class _DatabaseCounts(_Counts):
     follows rolls this attempt's increments back when a key went past the limit.
     """
 
-    ATTEMPTS = 3
+    #: Under REPEATABLE READ every concurrent attempt on a pair but one fails to serialise
+    #: and starts again: enough rounds for a burst of parallel logins.
+    ATTEMPTS = 10
 
     def __init__(self) -> None:
         self.db = router.db_for_write(LoginFailureCount)
@@ -221,16 +225,20 @@ class _DatabaseCounts(_Counts):
     def reserve(self, keys: list[str], limit: int | None, duration: int) -> datetime | None:
         for attempt in range(1, self.ATTEMPTS + 1):
             now = timezone.now()
+            end = now + timedelta(seconds=duration)
             try:
-                with transaction.atomic(using=self.db):
-                    self._count(keys, limit, now, now + timedelta(seconds=duration))
+                try:
+                    with transaction.atomic(using=self.db):
+                        self._count(keys, limit, now, end)
+                except _Vanished:
+                    self._insert(keys, end)
+                    continue
             except _Refused as refused:
                 return refused.until
-            except _Vanished:
-                self._insert(keys, now + timedelta(seconds=duration))
             except OperationalError:  # a deadlock or serialization failure: try again
                 if attempt == self.ATTEMPTS:
                     raise
+                time.sleep(random.uniform(0, 0.002 * attempt))  # let the winner commit
             else:
                 return None
         raise OperationalError("durin could not count a failed login")
