@@ -187,3 +187,31 @@ def test_e006_counts_subclasses_and_only_when_the_cached_class_is_used():
     assert check(CACHES=database_cache, REST_FRAMEWORK=subclass) == ["durin.E006"]
     dotted = {"DEFAULT_AUTHENTICATION_CLASSES": [f"{__name__}.MyCachedAuthentication"]}
     assert check(CACHES=database_cache, REST_FRAMEWORK=dotted) == ["durin.E006"]
+
+
+@pytest.mark.parametrize("backend", ["django.core.cache.backends.redis.RedisCache", DJANGO_REDIS])
+@pytest.mark.parametrize(
+    "location",
+    [
+        ["redis://primary:6379/0", "redis://replica:6379/0"],
+        "redis://primary:6379/0,redis://replica:6379/0",
+    ],
+)
+def test_e008_redis_cache_reading_from_replicas(backend, location):
+    """Writes go to the first server, reads to the others: a marker can miss the reader."""
+    caches = {"default": {"BACKEND": backend, "LOCATION": location}}
+    assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT) == ["durin.E008"]
+    assert check(CACHES=caches) == []  # TokenAuthentication reads no cache
+    single = {"default": {"BACKEND": backend, "LOCATION": ["redis://primary:6379/0"]}}
+    assert check(CACHES=single, REST_FRAMEWORK=CACHED_DEFAULT) == []
+
+
+def test_e008_leaves_memcached_servers_alone():
+    """Several memcached servers shard keys; each key lives on one server."""
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": ["127.0.0.1:11211", "127.0.0.1:11212"],
+        }
+    }
+    assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT) == []

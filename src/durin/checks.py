@@ -7,6 +7,7 @@ E004  LOGIN_THROTTLE_RATE is not a rate DRF understands.
 E005  TOKEN_CACHE_ALIAS names no cache in CACHES.
 E006  CachedTokenAuthentication on a cache that swallows its own errors (revocations get lost).
 E007  LOGIN_THROTTLE_CACHE names a cache that cannot keep shared, atomic counts.
+E008  CachedTokenAuthentication on a Redis cache whose reads may come from a replica.
 W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
 W003  CachedTokenAuthentication on a cache that other processes cannot see.
@@ -217,6 +218,19 @@ def _check_cache() -> list[CheckMessage]:
                 id="durin.E006",
             )
         ]
+    if _reads_from_replicas(backend, config.get("LOCATION")):
+        return [
+            Error(
+                f"CachedTokenAuthentication uses the cache {name}, whose LOCATION names "
+                "several servers: it writes to the first and reads from the others, so a "
+                "revocation's marker lands on the primary while lookups read a replica that "
+                "may lag, or keep serving stale data when cut off from its primary.",
+                hint="Give TOKEN_CACHE_ALIAS a cache with one Redis server (the primary; a "
+                "failover proxy or Sentinel-managed address is fine), or use "
+                "TokenAuthentication.",
+                id="durin.E008",
+            )
+        ]
     if backend in PROCESS_LOCAL_CACHES:
         return [
             Warning(
@@ -250,6 +264,28 @@ def _swallowed_errors(backend: str, options: dict[str, Any]) -> str | None:
     ):
         return "is set to ignore errors or replies (ignore_exc, default_noreply)"
     return None
+
+
+#: Redis backends that send reads to every LOCATION after the first (the replicas).
+REPLICA_READING_CACHES = (
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",
+)
+
+
+def _reads_from_replicas(backend: str, location: Any) -> bool:
+    """Whether this Redis cache may answer reads from a server that takes no writes."""
+    if isinstance(location, str):
+        servers = [part for part in location.split(",") if part.strip()]
+    elif isinstance(location, (list, tuple)):
+        servers = list(location)
+    else:
+        return False
+    try:
+        backend_class = import_string(backend)
+    except ImportError:
+        return False
+    return len(servers) > 1 and any(_is_subclass(backend_class, p) for p in REPLICA_READING_CACHES)
 
 
 def _is_subclass(cls: Any, path: str) -> bool:
