@@ -195,6 +195,7 @@ def test_e006_counts_subclasses_and_only_when_the_cached_class_is_used():
     [
         ["redis://primary:6379/0", "redis://replica:6379/0"],
         "redis://primary:6379/0,redis://replica:6379/0",
+        "redis://primary:6379/0;redis://replica:6379/0",  # Django splits on ";" too
     ],
 )
 def test_e008_redis_cache_reading_from_replicas(backend, location):

@@ -17,6 +17,7 @@ W005  Both TokenAuthentication and CachedTokenAuthentication are default classes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -276,7 +277,8 @@ REPLICA_READING_CACHES = (
 def _reads_from_replicas(backend: str, location: Any) -> bool:
     """Whether this Redis cache may answer reads from a server that takes no writes."""
     if isinstance(location, str):
-        servers = [part for part in location.split(",") if part.strip()]
+        # Django's RedisCache splits on both (django-redis on the comma).
+        servers = [part for part in re.split("[;,]", location) if part.strip()]
     elif isinstance(location, (list, tuple)):
         servers = list(location)
     else:
@@ -388,6 +390,8 @@ UNFIT_THROTTLE_CACHES = {
     "django.core.cache.backends.dummy.DummyCache": "keeps nothing",
     "django.core.cache.backends.db.DatabaseCache": "cannot count atomically",
     "django.core.cache.backends.filebased.FileBasedCache": "cannot count atomically",
+    "django.core.cache.backends.memcached.PyMemcacheCache": "evicts the least recently used keys",
+    "django.core.cache.backends.memcached.PyLibMCCache": "evicts the least recently used keys",
 }
 
 
@@ -399,7 +403,7 @@ def check_login_throttle_cache(app_configs: Any = None, **kwargs: Any) -> list[C
     caches = getattr(settings, "CACHES", {"default": {}})
     hint = (
         "Remove LOGIN_THROTTLE_CACHE to count in the database (the default), or name a "
-        "Redis or Memcached cache."
+        "Redis cache that never evicts (no maxmemory, or maxmemory-policy noeviction)."
     )
     if alias not in caches:
         return [

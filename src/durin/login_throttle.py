@@ -294,6 +294,7 @@ class _CacheCounts(_Counts):
     def reserve(self, keys: list[str], limit: int | None, duration: int) -> datetime | None:
         taken: list[str] = []
         try:
+            self._check_keeps_keys()
             for key in keys:
                 count = self._bump(self._cache_key(key), duration)
                 taken.append(key)
@@ -305,6 +306,23 @@ class _CacheCounts(_Counts):
             _log_cache_failure(exc)
             raise _CacheFailed from exc
         return None
+
+    def _check_keeps_keys(self) -> None:
+        """Raise ``_CacheFailed`` unless the server provably never evicts a key.
+
+        A cache that evicts under memory pressure (Redis with ``maxmemory`` and any policy
+        but ``noeviction``; Memcached always) lets an attacker push a victim's count out
+        with failures under fresh names. Asked on every attempt (one round trip beside a
+        password hash): an operator can change the policy at any time.
+        """
+        client = _redis_client(self.cache)
+        if client is None:
+            raise _Evicting("it is not a Redis cache whose eviction policy durin can read")
+        config = client.config_get("maxmemory*")
+        if int(config.get("maxmemory") or 0) and config.get("maxmemory-policy") != "noeviction":
+            raise _Evicting(
+                f"its Redis evicts keys (maxmemory-policy {config.get('maxmemory-policy')})"
+            )
 
     def _bump(self, key: str, duration: int) -> int:
         self.cache.add(key + ":end", timezone.now() + timedelta(seconds=duration), duration)
@@ -328,7 +346,29 @@ class _CacheCounts(_Counts):
                 _log_cache_failure(exc)
 
 
+class _Evicting(Exception):
+    """The throttle cache may evict counts: they go to the database instead."""
+
+
+def _redis_client(cache: Any) -> Any:
+    """The redis-py client behind Django's ``RedisCache`` or django-redis, else ``None``."""
+    django_client = getattr(cache, "_cache", None)
+    if hasattr(django_client, "get_client"):
+        return django_client.get_client(None, write=True)
+    django_redis_client = getattr(cache, "client", None)
+    if hasattr(django_redis_client, "get_client"):
+        return django_redis_client.get_client(write=True)
+    return None
+
+
+_evicting_logged: set[str] = set()
+
+
 def _log_cache_failure(exc: Exception) -> None:
+    if isinstance(exc, _Evicting):  # a standing condition: said once per process
+        if str(exc) in _evicting_logged:
+            return
+        _evicting_logged.add(str(exc))
     logger.warning(
         "LOGIN_THROTTLE_CACHE failed (%s: %s); failed logins are counted in the database.",
         type(exc).__name__,
