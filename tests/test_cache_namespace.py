@@ -1,7 +1,7 @@
 """Every durin key in the token cache is in a namespace of the deployment.
 
-The namespace is derived from SECRET_KEY and the database tokens are written to, once
-per process: two deployments sharing one cache (no KEY_PREFIX, even one SECRET_KEY)
+The namespace is derived from SECRET_KEY and the database tokens are written to (its
+settings, and when durin was first migrated into it), once per process: two deployments sharing one cache (no KEY_PREFIX, even one SECRET_KEY)
 read none of each other's entries, markers or generation. The real thing, two
 deployments of servers on one Redis, is in test_cross_process.py.
 """
@@ -9,13 +9,18 @@ deployments of servers on one Redis, is in test_cross_process.py.
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import transaction
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.models import F
 from django.test import override_settings
 from django.urls import reverse
 
 from durin import cache as token_cache
+from durin.models import AuthToken
 
 from .conftest import auth_header, no_queries
 
@@ -45,7 +50,9 @@ def test_the_namespace_depends_on_the_secret_key_and_the_database():
         ("ENGINE", "django.db.backends.oracle"),
     ]:
         assert namespace(DATABASES=database(**{field: value})) != here, field
-    assert token_cache.namespaces()[0] == here  # back to this deployment's after the overrides
+    # Back to this deployment's after the overrides (read again now, so that no later test
+    # pays the query in a block that counts them).
+    assert token_cache.namespaces()[0] == here
 
 
 def test_every_key_is_in_the_namespace(token):
@@ -80,7 +87,7 @@ def test_a_deployment_with_another_secret_key_trusts_none_of_the_entries(
 def test_the_namespace_is_not_derived_per_request(api, token, monkeypatch):
     assert api.get(reverse("cached-whoami"), **auth_header(token)).status_code == 200
     monkeypatch.setattr(
-        token_cache, "_namespace_for", lambda key: pytest.fail("derived on a request")
+        token_cache, "_namespace_for", lambda *args: pytest.fail("derived on a request")
     )
     for _ in range(3):
         assert api.get(reverse("cached-whoami"), **auth_header(token)).status_code == 200
@@ -104,3 +111,41 @@ def test_a_revocation_marks_the_token_under_the_rotated_out_keys_too(
     with override_settings(SECRET_KEY=new):
         assert token_cache.backend().get(token_cache.cache_key(token.digest)) == token_cache.STALE
     assert token_cache.backend().get(old_key) == token_cache.STALE
+
+
+def test_deployments_that_spell_their_databases_alike_share_nothing(api, user, web):
+    """Same SECRET_KEY, same DATABASES settings, two servers (one image deployed twice)."""
+    token = AuthToken.objects.create(user, web)
+    whoami = reverse("cached-whoami")
+    # Deployment A: the token is good there; its entry goes into the shared cache.
+    for _ in range(2):
+        assert api.get(whoami, **auth_header(token)).status_code == 200
+    namespace_of_a = token_cache.namespaces()[0]
+
+    # Deployment B: its database was migrated at another moment and never had this token.
+    b_database = transaction.savepoint()
+    try:
+        MigrationRecorder.Migration.objects.filter(app="durin").update(
+            applied=F("applied") - timedelta(days=1)
+        )
+        AuthToken.objects.filter(pk=token.pk).delete()  # no on_commit: nothing invalidated
+        token_cache.namespaces.cache_clear()  # B's process derives its own namespace
+        token_cache._database_identity.cache_clear()
+        assert token_cache.namespaces()[0] != namespace_of_a
+        assert api.get(whoami, **auth_header(token)).status_code == 401
+    finally:  # back to deployment A's database and namespace, read now (not in a later test)
+        transaction.savepoint_rollback(b_database)
+        token_cache.namespaces.cache_clear()
+        token_cache._database_identity.cache_clear()
+        assert token_cache.namespaces()[0] == namespace_of_a
+
+
+def test_the_database_part_is_read_once_per_process(api, token, django_assert_num_queries):
+    token_cache._database_identity.cache_clear()
+    token_cache.namespaces.cache_clear()
+    with django_assert_num_queries(1):
+        token_cache.namespaces()
+    with django_assert_num_queries(0):
+        token_cache.namespaces()
+        with override_settings(SECRET_KEY="rotated"):  # only the HMAC is derived again
+            token_cache.namespaces()

@@ -49,6 +49,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
 from django.db import router
+from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Model
 from django.utils import timezone
 
@@ -61,9 +62,8 @@ logger = logging.getLogger("durin")
 STALE = "stale"
 
 #: Settings the namespace is derived from: a change to one of them draws it again.
-NAMESPACE_SETTINGS = frozenset(
-    {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "DATABASES", "DATABASE_ROUTERS"}
-)
+DATABASE_SETTINGS = frozenset({"DATABASES", "DATABASE_ROUTERS"})
+NAMESPACE_SETTINGS = DATABASE_SETTINGS | {"SECRET_KEY", "SECRET_KEY_FALLBACKS"}
 
 #: The clock of the write check; monotonic, so that a change of the system time cannot skip it.
 _clock = time.monotonic
@@ -73,22 +73,40 @@ def backend() -> BaseCache:
     return caches[durin_settings.TOKEN_CACHE_ALIAS]
 
 
+@functools.cache
 def _database_identity() -> str:
-    """Engine, name, host and port of the database tokens are written to.
+    """Engine, name, host and port of the database tokens are written to, and when durin's
+    tables were created in it.
 
-    Taken from the settings, so every process of a deployment must spell them alike
-    (one that reaches the database under another HOST or PORT is another deployment
-    to the cache), and two deployments that share a SECRET_KEY and spell them alike
-    for different servers share a namespace.
+    The settings alone are not enough: two deployments built from one image can spell
+    different servers alike (``db:5432/app``). The moment durin was first migrated into
+    a database, as ``django_migrations`` records it, is the database's own: every
+    process of a deployment reads the same one, another database has another. Every
+    process must still spell the settings alike (one that reaches the database under
+    another HOST or PORT is another deployment to the cache). One query, once per
+    process.
     """
-    database = settings.DATABASES.get(router.db_for_write(AuthToken), {})
-    fields = ("ENGINE", "NAME", "HOST", "PORT")
-    return json.dumps([str(database.get(field) or "") for field in fields])
+    alias = router.db_for_write(AuthToken)
+    database = settings.DATABASES.get(alias, {})
+    fields = [str(database.get(field) or "") for field in ("ENGINE", "NAME", "HOST", "PORT")]
+    return json.dumps([*fields, _first_migrated(alias)])
 
 
-def _namespace_for(secret_key: str | bytes) -> str:
+def _first_migrated(alias: str) -> str:
+    """When durin's first migration was applied to this database ("" if it was not)."""
+    first = (
+        MigrationRecorder.Migration.objects.using(alias)
+        .filter(app=AuthToken._meta.app_label)
+        .order_by("applied")
+        .values_list("applied", flat=True)
+        .first()
+    )
+    return first.isoformat() if first else ""
+
+
+def _namespace_for(secret_key: str | bytes, identity: str) -> str:
     key = secret_key.encode() if isinstance(secret_key, str) else secret_key
-    mac = hmac.new(key, b"durin.cache:" + _database_identity().encode(), hashlib.sha256)
+    mac = hmac.new(key, b"durin.cache:" + identity.encode(), hashlib.sha256)
     return mac.hexdigest()[:20]
 
 
@@ -101,13 +119,16 @@ def namespaces() -> tuple[str, ...]:
     go to all, so processes still running with a rotated-out key see them too.
     """
     keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return tuple(dict.fromkeys(_namespace_for(key) for key in keys))
+    identity = _database_identity()
+    return tuple(dict.fromkeys(_namespace_for(key, identity) for key in keys))
 
 
 def reset_namespaces(*, setting: str, **kwargs: Any) -> None:
     """``setting_changed`` receiver, connected in ``DurinConfig.ready()``."""
     if setting in NAMESPACE_SETTINGS:
         namespaces.cache_clear()
+    if setting in DATABASE_SETTINGS:
+        _database_identity.cache_clear()
 
 
 def cache_key(digest: str, namespace: str | None = None) -> str:
