@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import reporting, services
 from .models import AuthToken, Client
 from .signals import token_revoked
 
@@ -171,6 +171,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
         obj._state.adding = False
         # Not ``obj.token``: str(obj) goes into the admin log, which must not hold it.
         obj._issued_plaintext = issued.token  # type: ignore[attr-defined]
+        reporting.hide(request, issued.token)  # kept out of an error report on this page
 
     def response_add(
         self, request: HttpRequest, obj: AuthToken, post_url_continue: str | None = None
