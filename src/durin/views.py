@@ -124,8 +124,21 @@ def _is_bad_credentials(exc: ValidationError) -> bool:
     return exc.get_codes() == {"non_field_errors": ["authorization"]}
 
 
+class OwnTransactions:
+    """A view never run inside ``ATOMIC_REQUESTS``: its writes run in transactions of their
+    own, so a refusal cannot roll back what must stay (a failed login's count), and no read
+    made earlier in the request decides with a stale snapshot."""
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)  # type: ignore[misc]
+        for alias in connections:
+            view = transaction.non_atomic_requests(using=alias)(view)
+        return view
+
+
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class LoginView(DurinView):
+class LoginView(OwnTransactions, DurinView):
     """POST ``username``, ``password`` and ``client`` (JSON or form) to get a token.
 
     Override ``get_client_obj``, ``get_token_obj``, ``get_user_serializer_class``,
@@ -140,14 +153,6 @@ class LoginView(DurinView):
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
-
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        """Never inside ``ATOMIC_REQUESTS``: a failure must stay counted when the login fails."""
-        view = super().as_view(**initkwargs)
-        for alias in connections:
-            view = transaction.non_atomic_requests(using=alias)(view)
-        return view
 
     @staticmethod
     def read_body(request: Request) -> Any:
@@ -329,7 +334,7 @@ class TokenSessionsViewSet(
         services.revoke_token(instance, "session_delete", request=self.request)
 
 
-class APIAccessTokenView(TokenRequiredView):
+class APIAccessTokenView(OwnTransactions, TokenRequiredView):
     """The caller's long-lived API key, a token of the ``API_ACCESS_CLIENT_NAME`` client.
 
     GET shows it (never the token), POST issues it (the token shown this once),
@@ -337,13 +342,6 @@ class APIAccessTokenView(TokenRequiredView):
     transactions, which start by locking the user, so no earlier read's snapshot
     decides whether a key exists.
     """
-
-    @classmethod
-    def as_view(cls, **initkwargs: Any) -> Any:
-        view = super().as_view(**initkwargs)
-        for alias in connections:
-            view = transaction.non_atomic_requests(using=alias)(view)
-        return view
 
     @property
     def client_name(self) -> str:
