@@ -44,7 +44,7 @@ def _django_rehash_code() -> CodeType | None:
 REHASH_SEARCH_DEPTH = 25
 
 
-def _is_rehash(instance: Any, update_fields: Any) -> bool:
+def _is_rehash(instance: Any, update_fields: Any, stored_hash: str) -> bool:
     """Is this save Django re-hashing, at a login, the password it has just checked?
 
     Only the ``setter`` inside ``AbstractBaseUser.check_password`` does that, after
@@ -64,7 +64,12 @@ def _is_rehash(instance: Any, update_fields: Any) -> bool:
         if frame is None:
             return False
         if frame.f_code is code and frame.f_locals.get("self") is instance:
-            return True
+            # The hash that matched the raw password, in ``hashers.check_password``: a
+            # re-hash only if it is the stored one. An instance loaded before a password
+            # change (a login racing it), or given another hash in memory, writes a
+            # password back that the database no longer holds: a change.
+            checked = frame.f_back.f_locals.get("encoded") if frame.f_back else None
+            return checked is not None and checked == stored_hash
         frame = frame.f_back
     return False
 
@@ -79,13 +84,14 @@ def note_credential_change(sender: type, instance: Any, **kwargs: Any) -> None:
     before = sender._default_manager.filter(pk=instance.pk).values(*fields).first()
     if before is None:
         return
-    rehash = "password" in before and _is_rehash(instance, update_fields)
-    if (
-        durin_settings.REVOKE_TOKENS_ON_PASSWORD_CHANGE
-        and "password" in before
+    changed = (
+        "password" in before
         and before["password"] != instance.password
-        and not rehash
-    ):
+        and not _is_rehash(instance, update_fields, before["password"])
+    )
+    # A login holding this instance must not issue a token now (services.issue_token).
+    instance._durin_password_changed = changed
+    if durin_settings.REVOKE_TOKENS_ON_PASSWORD_CHANGE and changed:
         instance._durin_revoke_reason = "password_change"
     elif (
         durin_settings.REVOKE_TOKENS_ON_DEACTIVATION

@@ -13,6 +13,7 @@ an issued token's plaintext.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pprint import pformat
 from typing import Any
@@ -80,7 +81,8 @@ class SecretFilter:
         if not secrets:
             return value
         try:
-            text = value if isinstance(value, str) else pformat(value)
+            # Unwrapped: pprint splits a long string with spaces over several literals.
+            text = value if isinstance(value, str) else pformat(value, width=sys.maxsize)
         except Exception:  # noqa: BLE001  # the reporter prints its own "Error in formatting"
             return value
         if any(secret in text for secret in secrets):

@@ -67,6 +67,8 @@ def lock_user(user: Any) -> dict[str, Any] | None:
 def _check_credentials_unchanged(user: Any, stored: dict[str, Any] | None) -> None:
     if stored is None or any(getattr(user, name) != value for name, value in stored.items()):
         raise CredentialsChanged()
+    if getattr(user, "_durin_password_changed", False):  # saved over a newer one meanwhile
+        raise CredentialsChanged()
 
 
 def _request_metadata(request: HttpRequest | None) -> dict[str, Any]:
@@ -134,12 +136,12 @@ def _checked_ttl(delta_ttl: timedelta) -> timedelta:
 
 
 def _bounded(duration: timedelta | None) -> timedelta | None:
-    """A stored duration no larger than ``MAX_TOKEN_TTL``.
+    """A stored duration within ``MAX_TOKEN_TTL`` either way.
 
     Validation refuses larger ones; a row written around it (``Client.objects.create``,
     ``update()``) must not turn every login or request into an ``OverflowError``.
     """
-    return None if duration is None else min(duration, MAX_TOKEN_TTL)
+    return None if duration is None else max(min(duration, MAX_TOKEN_TTL), -MAX_TOKEN_TTL)
 
 
 def expiry_for(
