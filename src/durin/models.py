@@ -106,12 +106,6 @@ class Client(models.Model):
             raise cls.DoesNotExist(f"No client named exactly {name!r}.")
         return client
 
-    def cap_expiry(self, expiry: datetime, created: datetime) -> datetime:
-        """``expiry``, but no later than ``max_token_lifetime`` after ``created``."""
-        if self.max_token_lifetime is None:
-            return expiry
-        return min(expiry, created + self.max_token_lifetime)
-
 
 class AuthTokenQuerySet(models.QuerySet["AuthToken"]):
     def live(self, now: datetime | None = None) -> AuthTokenQuerySet:
