@@ -32,6 +32,16 @@ def pytest_report_header(config: Any) -> str:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _deployment_namespace(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Read the token cache's namespace once, as a process's first cache use does (one
+    query), so that no test's query count depends on whether it ran first."""
+    from durin import cache as token_cache
+
+    with django_db_blocker.unblock():
+        token_cache.namespaces()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     cache.clear()
