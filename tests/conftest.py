@@ -42,6 +42,25 @@ def _deployment_namespace(django_db_setup: None, django_db_blocker: Any) -> None
         token_cache.namespaces()
 
 
+@pytest.fixture
+def reports() -> Iterator[list[str]]:
+    """Django's error reports (HTML and text) of every request that fails with a 500."""
+    import sys
+
+    from django.core.signals import got_request_exception
+    from django.views.debug import ExceptionReporter
+
+    rendered: list[str] = []
+
+    def render(sender: Any, request: Any, **kwargs: Any) -> None:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        rendered.append(reporter.get_traceback_html() + reporter.get_traceback_text())
+
+    got_request_exception.connect(render, weak=False)
+    yield rendered
+    got_request_exception.disconnect(render)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     cache.clear()

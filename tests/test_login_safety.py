@@ -3,17 +3,14 @@ token counts and lifetimes, and failures stay counted under ``ATOMIC_REQUESTS``.
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.signals import got_request_exception
 from django.db import DatabaseError, connection
 from django.urls import reverse
 from django.utils import timezone
-from django.views.debug import ExceptionReporter
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
@@ -37,20 +34,6 @@ class BrokenUserSerializer(serializers.Serializer):
 class DatabaseFailingUserSerializer(serializers.Serializer):
     def to_representation(self, instance):
         raise DatabaseError("the database went away while serializing the user")
-
-
-@pytest.fixture
-def reports(settings):
-    """Django's error reports (HTML and text) of every request that fails with a 500."""
-    rendered: list[str] = []
-
-    def render(sender, request, **kwargs):
-        reporter = ExceptionReporter(request, *sys.exc_info())
-        rendered.append(reporter.get_traceback_html() + reporter.get_traceback_text())
-
-    got_request_exception.connect(render, weak=False)
-    yield rendered
-    got_request_exception.disconnect(render)
 
 
 @pytest.fixture

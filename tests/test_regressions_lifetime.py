@@ -10,10 +10,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from durin import services
-from durin.models import AuthToken, Client
+from durin.models import Client
 
-from .conftest import PASSWORD, auth_header
+from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from durin.models import AuthToken
 from durin.signals import token_revoked
 
-from .conftest import PASSWORD, Received, auth_header
+from .conftest import PASSWORD, Received
 
 pytestmark = pytest.mark.django_db
 

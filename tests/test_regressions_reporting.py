@@ -5,14 +5,11 @@ in pieces."""
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.signals import got_request_exception
 from django.urls import reverse
-from django.views.debug import ExceptionReporter
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -21,19 +18,6 @@ PASSPHRASE = (
     "correct horse battery staple and then some more words "
     "so that my passphrase is long enough to be safe"
 )
-
-
-@pytest.fixture
-def reports():
-    rendered: list[str] = []
-
-    def render(sender, request, **kwargs):
-        reporter = ExceptionReporter(request, *sys.exc_info())
-        rendered.append(reporter.get_traceback_html() + reporter.get_traceback_text())
-
-    got_request_exception.connect(render, weak=False)
-    yield rendered
-    got_request_exception.disconnect(render)
 
 
 @pytest.mark.parametrize("debug", [False, True])
