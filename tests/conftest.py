@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from rest_framework.test import APIClient
 
 from durin.models import AuthToken, Client
@@ -39,7 +39,10 @@ def _deployment_namespace(django_db_setup: None, django_db_blocker: Any) -> None
     from durin import cache as token_cache
 
     with django_db_blocker.unblock():
-        token_cache.namespaces()
+        try:
+            token_cache.namespaces()
+        except DatabaseError:  # no test of this run uses the database, so none was set up
+            pass
 
 
 @pytest.fixture
