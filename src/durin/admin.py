@@ -58,6 +58,18 @@ class _SafeAutocompleteSelect(AutocompleteSelect):
             return super().optgroups(name, [], attr)
 
 
+class _IssueForm(forms.ModelForm):
+    """Refuses, on the form, a client that cannot issue tokens (``token_ttl`` of zero)."""
+
+    def clean_client(self) -> Client:
+        client = self.cleaned_data["client"]
+        try:
+            services.token_lifetime(client)
+        except services.UnusableClient as exc:
+            raise ValidationError(str(exc), code="unusable_client") from None
+        return client
+
+
 def _is_superuser(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False))
 
@@ -98,6 +110,7 @@ class ClientAdmin(admin.ModelAdmin):
 class AuthTokenAdmin(admin.ModelAdmin):
     """Tokens are issued here through the same service as a login, and never edited."""
 
+    form = _IssueForm
     list_display = ("id", "client", "user", "created", "expiry", "last_used", "ip_address")
     list_filter = ("client",)
     list_select_related = ("client", "user")

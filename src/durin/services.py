@@ -47,6 +47,20 @@ class CredentialsChanged(Exception):
     """The user's password or active flag changed after the login checked them."""
 
 
+class UnusableClient(ValueError):
+    """The client's ``token_ttl`` is not positive: every token it issued would be born expired.
+
+    1.1.0's ``create_client`` stored a zero ``token_ttl`` when ``--token-ttl`` was left out.
+    """
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(
+            f"The client {client.name!r} cannot issue tokens: its token_ttl is "
+            f"{client.token_ttl}, so every token would be expired when issued. "
+            "Give it a positive token_ttl."
+        )
+
+
 def lock_user(user: Any) -> dict[str, Any] | None:
     """Lock the user's row until the transaction ends, serialising token issuing for one user.
 
@@ -144,11 +158,22 @@ def _bounded(duration: timedelta | None) -> timedelta | None:
     return None if duration is None else max(min(duration, MAX_TOKEN_TTL), -MAX_TOKEN_TTL)
 
 
+def token_lifetime(client: Client) -> timedelta:
+    """``client.token_ttl``; ``UnusableClient`` if it is not positive.
+
+    The one place that decides: every issue and renewal gets its lifetime here.
+    """
+    ttl = client.token_ttl
+    if ttl is None or ttl <= timedelta(0):
+        raise UnusableClient(client)
+    return _bounded(ttl)
+
+
 def expiry_for(
     client: Client, start: datetime, created: datetime, ttl: timedelta | None = None
 ) -> datetime:
     """``start`` + the client's ``token_ttl`` (or ``ttl``), capped by ``max_token_lifetime``."""
-    expiry = start + _bounded(client.token_ttl if ttl is None else ttl)
+    expiry = start + (token_lifetime(client) if ttl is None else _bounded(ttl))
     lifetime = _bounded(client.max_token_lifetime)
     return expiry if lifetime is None else min(expiry, created + lifetime)
 
@@ -202,12 +227,15 @@ def issue_token(
     ``exclusive`` (``apiaccess/``), ``AlreadyIssued`` if the user holds a live token
     of ``client``. A
     ``delta_ttl`` that is not a positive duration of at most ``MAX_TOKEN_TTL`` is a
-    ``ValueError``. Run outside a transaction, a serialization failure (PostgreSQL's
+    ``ValueError``; without one, a client whose ``token_ttl`` is not positive is
+    ``UnusableClient``, before anything is locked or revoked. Run outside a transaction, a serialization failure (PostgreSQL's
     REPEATABLE READ when a concurrent login committed first) is retried; inside the
     caller's transaction it propagates, since only the caller can start again.
     """
     if delta_ttl is not None:
         _checked_ttl(delta_ttl)
+    else:
+        token_lifetime(client)
     plaintext = crypto.generate_token(
         durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX
     )
@@ -322,7 +350,10 @@ def record_use(token: AuthToken, now: datetime) -> bool:
     changes: dict[str, Any] = {"last_used": now}
     client = token.client
     if client.auto_refresh:
-        slid = expiry_for(client, now, token.created)
+        try:
+            slid = expiry_for(client, now, token.created)
+        except UnusableClient:  # a lifetime of zero slides nothing
+            slid = token.expiry
         if slid > token.expiry:
             changes["expiry"] = slid
     not_recent = Q(last_used__isnull=True) | Q(last_used__lte=due_before)

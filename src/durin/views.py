@@ -71,7 +71,13 @@ def _is_text_encoding(charset: str) -> bool:
 
 
 class DurinView(APIView):
-    """Refuses oversized bodies before DRF parses them (DRF does not cap JSON bodies)."""
+    """Refuses oversized bodies before DRF parses them (DRF does not cap JSON bodies), and
+    answers a client that cannot issue tokens (``token_ttl`` of zero) with a 400."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, services.UnusableClient):
+            exc = ValidationError({"detail": str(exc)}, code="unusable_client")
+        return super().handle_exception(exc)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         try:
@@ -240,6 +246,7 @@ class LoginView(OwnTransactions, DurinView):
         # A refused client is answered before the throttle reserves an attempt: the password
         # is not checked, so the answer cannot depend on it and nothing is counted.
         client = self.get_client_obj(request)
+        services.token_lifetime(client)  # a client that cannot issue is refused the same way
         throttle = LoginThrottle(request, data.get("username") if readable else None)
         wait = throttle.wait()
         if wait is not None:
