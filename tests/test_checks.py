@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.checks.registry import registry
 from django.core.management import call_command
 from django.test import override_settings
 from django.urls import include, path
 
 from durin.auth import CachedTokenAuthentication
-from durin.checks import check_api_access_client, check_settings
+from durin.checks import check_api_access_client, check_token_lifetimes
+from durin.models import Client
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS = {
@@ -27,16 +29,28 @@ def ids(messages):
     return [m.id for m in messages]
 
 
-def check(**overrides):
+def run_durin_checks(deploy=False):
+    """durin's registered checks as ``manage.py check`` (``--deploy``) runs them: no database."""
+    registered = registry.get_checks(include_deployment_checks=deploy)
+    return [
+        message
+        for check in registered
+        if check.__module__ == "durin.checks"
+        for message in check(app_configs=None, databases=None)
+    ]
+
+
+def check(deploy=False, **overrides):
     overrides.setdefault("ROOT_URLCONF", __name__)
     with override_settings(**overrides):
-        messages = check_settings()
+        messages = run_durin_checks(deploy)
     assert all(m.hint for m in messages)
     return ids(messages)
 
 
 def test_default_settings_are_clean():
     assert check() == []
+    assert check(deploy=True) == []
 
 
 @pytest.mark.parametrize(
@@ -106,10 +120,31 @@ def test_w002_missing_api_access_client(make_client):
         assert check_api_access_client(databases=["default"]) == []
 
 
-def test_w003_cached_class_on_a_process_local_cache():
+def test_w003_cached_class_on_a_process_local_cache_is_a_deployment_check():
+    """A development server is one process: only ``check --deploy`` says so."""
     cached = {"DEFAULT_AUTHENTICATION_CLASSES": ["durin.auth.CachedTokenAuthentication"]}
-    assert check(REST_FRAMEWORK=cached, CACHES=LOCMEM) == ["durin.W003"]
-    assert check(REST_FRAMEWORK=cached, CACHES=REDIS) == []
+    assert check(deploy=True, REST_FRAMEWORK=cached, CACHES=LOCMEM) == ["durin.W003"]
+    assert check(REST_FRAMEWORK=cached, CACHES=LOCMEM) == []
+    assert check(deploy=True, REST_FRAMEWORK=cached, CACHES=REDIS) == []
+    assert check(deploy=True, CACHES=LOCMEM) == []  # TokenAuthentication reads no cache
+
+
+def test_w003_is_shown_by_check_deploy_only(capsys):
+    cached = {"DEFAULT_AUTHENTICATION_CLASSES": ["durin.auth.CachedTokenAuthentication"]}
+    with override_settings(REST_FRAMEWORK=cached, CACHES=LOCMEM, ROOT_URLCONF=__name__):
+        call_command("check")
+        assert "durin.W003" not in capsys.readouterr().err
+        call_command("check", deploy=True)
+        assert "durin.W003" in capsys.readouterr().err
+
+
+def test_only_w003_waits_for_deploy():
+    deploy_only = set(registry.get_checks(include_deployment_checks=True)) - set(
+        registry.get_checks()
+    )
+    assert [c.__name__ for c in deploy_only if c.__module__.startswith("durin")] == [
+        "check_deployment"
+    ]
 
 
 def test_w004_unknown_key():
@@ -132,8 +167,8 @@ def cache_of(backend, **options):
 
 def test_w003_cached_class_set_on_a_view_only():
     """tests.urls routes a view whose authentication_classes is the cached class."""
-    assert check(ROOT_URLCONF="tests.urls", CACHES=LOCMEM) == ["durin.W003"]
-    assert check(ROOT_URLCONF="tests.urls", CACHES=REDIS) == []
+    assert check(deploy=True, ROOT_URLCONF="tests.urls", CACHES=LOCMEM) == ["durin.W003"]
+    assert check(deploy=True, ROOT_URLCONF="tests.urls", CACHES=REDIS) == []
 
 
 @pytest.mark.parametrize(
@@ -216,3 +251,93 @@ def test_e008_leaves_memcached_servers_alone():
         }
     }
     assert check(CACHES=caches, REST_FRAMEWORK=CACHED_DEFAULT) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"CACHES": cache_of("django.core.cache.backends.dummy.DummyCache")}, "durin.E006"),
+        (
+            {
+                "REST_DURIN": {"LOGIN_THROTTLE_CACHE": "counts"},
+                "CACHES": {**REDIS, "counts": LOCMEM["default"]},
+            },
+            "durin.E007",
+        ),
+        (
+            {
+                "CACHES": {
+                    "default": {
+                        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                        "LOCATION": ["redis://primary", "redis://replica"],
+                    }
+                }
+            },
+            "durin.E008",
+        ),
+    ],
+)
+def test_security_errors_never_wait_for_deploy(overrides, error):
+    """An error that makes a promise false anywhere is shown by plain ``check`` too."""
+    cached = {"DEFAULT_AUTHENTICATION_CLASSES": ["durin.auth.CachedTokenAuthentication"]}
+    assert check(REST_FRAMEWORK=cached, **overrides) == [error]
+    assert check(deploy=True, REST_FRAMEWORK=cached, **overrides) == [error]
+
+
+@pytest.mark.django_db
+def test_w006_names_each_client_with_a_lifetime_of_zero(django_assert_num_queries):
+    """1.1.0's ``create_client`` without ``--token-ttl`` stored a zero token_ttl."""
+    Client.objects.create(name="web")
+    Client.objects.create(name="legacy", token_ttl=timedelta(0))
+    Client.objects.create(name="broken", token_ttl=-timedelta(seconds=1))
+    with django_assert_num_queries(1):
+        messages = check_token_lifetimes(databases=["default"])
+    assert ids(messages) == ["durin.W006", "durin.W006"]
+    assert ["'broken'" in messages[0].msg, "'legacy'" in messages[1].msg] == [True, True]
+    assert "create_client legacy --update --token-ttl" in messages[1].hint
+    with django_assert_num_queries(0):
+        assert check_token_lifetimes(databases=None) == []  # plain `check`: no query
+
+
+@pytest.mark.django_db
+def test_w006_is_shown_by_migrate_and_check_database(capsys):
+    Client.objects.create(name="legacy", token_ttl=timedelta(0))
+    call_command("check")
+    assert "durin.W006" not in capsys.readouterr().err
+    call_command("check", databases=["default"])
+    assert "durin.W006" in capsys.readouterr().err
+
+
+def test_w007_refresh_token_on_login_has_nothing_to_renew():
+    assert check(REST_DURIN={"REFRESH_TOKEN_ON_LOGIN": True}) == ["durin.W007"]
+    assert check(REST_DURIN={"REFRESH_TOKEN_ON_LOGIN": False}) == []
+    assert check(REST_DURIN={"REFRESH_TOKEN_ON_LOGIN": "yes"}) == ["durin.E003"]
+
+
+class NotASerializer:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("myproject.serializers.UserSerializer", "does not import"),
+        ("durin.serializers.NoSuchSerializer", "does not import"),
+        ("nodots", "does not import"),
+        (f"{__name__}.NotASerializer", "not a serializer class"),
+        (f"{__name__}.ids", "not a serializer class"),
+        (NotASerializer, "not a serializer class"),
+    ],
+)
+def test_e009_user_serializer_that_cannot_serve(value, words):
+    with override_settings(REST_DURIN={"USER_SERIALIZER": value}, ROOT_URLCONF=__name__):
+        messages = run_durin_checks()
+    assert ids(messages) == ["durin.E009"]
+    assert words in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    "value", [None, "durin.serializers.UserSerializer", "rest_framework.serializers.Serializer"]
+)
+def test_e009_accepts_a_serializer(value):
+    assert check(REST_DURIN={"USER_SERIALIZER": value}) == []

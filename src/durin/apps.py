@@ -43,7 +43,11 @@ class DurinConfig(AppConfig):
             dispatch_uid="durin.revoke_or_invalidate_user_tokens",
         )
         checks.register(durin_checks.check_settings, checks.Tags.security)
+        checks.register(
+            durin_checks.check_deployment, checks.Tags.security, checks.Tags.caches, deploy=True
+        )
         checks.register(durin_checks.check_api_access_client, checks.Tags.database)
+        checks.register(durin_checks.check_token_lifetimes, checks.Tags.database)
         checks.register(
             durin_checks.check_login_throttle_cache, checks.Tags.security, checks.Tags.caches
         )

@@ -8,11 +8,17 @@ E005  TOKEN_CACHE_ALIAS names no cache in CACHES.
 E006  CachedTokenAuthentication on a cache that swallows its own errors (revocations get lost).
 E007  LOGIN_THROTTLE_CACHE names a cache that cannot keep shared, atomic counts.
 E008  CachedTokenAuthentication on a Redis cache whose reads may come from a replica.
+E009  USER_SERIALIZER does not import, or does not name a serializer class.
 W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
-W003  CachedTokenAuthentication on a cache that other processes cannot see.
+W003  CachedTokenAuthentication on a cache that other processes cannot see (deploy only).
 W004  REST_DURIN has a key durin does not know (a typo?).
 W005  Both TokenAuthentication and CachedTokenAuthentication are default classes.
+W006  A client's token_ttl is zero or negative, so logins through it are refused (database check).
+W007  REFRESH_TOKEN_ON_LOGIN is True: it has nothing to renew in durin 2.
+
+Only checks about production deployment are tagged ``deploy`` (``check --deploy``); an
+error that makes a promise false in any environment is never among them.
 """
 
 from __future__ import annotations
@@ -144,6 +150,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if "TOKEN_CACHE_ALIAS" not in wrong:
         messages += _check_cache()
     messages += _check_auth_classes()
+    if "USER_SERIALIZER" not in wrong:
+        messages += _check_user_serializer()
+    if user_settings.get("REFRESH_TOKEN_ON_LOGIN") is True:
+        messages.append(
+            Warning(
+                "REFRESH_TOKEN_ON_LOGIN has no effect: durin issues a new token on every "
+                "login, so there is no earlier token to renew.",
+                hint="Remove REST_DURIN['REFRESH_TOKEN_ON_LOGIN']. To extend a token while it "
+                "is in use, set the client's auto_refresh, or POST to the refresh endpoint.",
+                id="durin.W007",
+            )
+        )
     if durin_settings.API_ACCESS_RESPONSE_INCLUDE_TOKEN:
         messages.append(
             Warning(
@@ -172,6 +190,31 @@ def _check_token_format() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_user_serializer() -> list[CheckMessage]:
+    """``durin.E009``: otherwise the first login finds out, with a 500."""
+    from rest_framework.serializers import BaseSerializer
+
+    value = _user_settings().get("USER_SERIALIZER")
+    if value is None:
+        return []
+    try:
+        serializer = import_string(value) if isinstance(value, str) else value
+    except ImportError as exc:
+        problem = f"does not import ({exc})"
+    else:
+        if isinstance(serializer, type) and issubclass(serializer, BaseSerializer):
+            return []
+        problem = f"is {serializer!r}, not a serializer class"
+    return [
+        Error(
+            f"REST_DURIN['USER_SERIALIZER'] {value!r} {problem}: every login would fail.",
+            hint="Give the dotted path of a DRF serializer class (a subclass of "
+            "rest_framework.serializers.Serializer), or None.",
+            id="durin.E009",
+        )
+    ]
 
 
 def _check_login_rate() -> list[CheckMessage]:
@@ -232,7 +275,18 @@ def _check_cache() -> list[CheckMessage]:
                 id="durin.E008",
             )
         ]
+    return []
+
+
+def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``durin.W003``, tagged ``deploy``: a development server runs in one process."""
+    alias = durin_settings.TOKEN_CACHE_ALIAS
+    caches = getattr(settings, "CACHES", {"default": {}})
+    if not isinstance(alias, str) or alias not in caches or not _cached_class_in_use():
+        return []  # E003, E005, or no cache involved
+    backend = caches[alias].get("BACKEND", LOCMEM)
     if backend in PROCESS_LOCAL_CACHES:
+        name = f"{alias!r} ({backend.rsplit('.', 1)[-1]})"
         return [
             Warning(
                 f"CachedTokenAuthentication uses the cache {name}, which each process keeps "
@@ -353,6 +407,38 @@ def _check_auth_classes() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def check_token_lifetimes(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``durin.W006``, a database check: 1.1.0's ``create_client`` stored a zero lifetime."""
+    from .models import Client
+
+    if not databases:
+        return []
+    try:
+        names = sorted(
+            {
+                name
+                for db in databases
+                for name in Client.objects.using(db)
+                .filter(token_ttl__lte=timedelta(0))
+                .values_list("name", flat=True)
+            }
+        )
+    except DatabaseError:  # Not migrated yet: nothing to say.
+        return []
+    return [
+        Warning(
+            f"The client {name!r} has a token_ttl of zero or less: every token it issued "
+            "would be expired at once, so logins through it are refused.",
+            hint=f'Give it a lifetime: python manage.py create_client {name} --update '
+            '--token-ttl "1 00:00:00" (or edit it in the admin).',
+            id="durin.W006",
+        )
+        for name in names
+    ]
 
 
 def check_api_access_client(
