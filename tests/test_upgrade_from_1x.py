@@ -7,8 +7,11 @@ migrates that same database in a subprocess of this interpreter and checks that
 the old tokens still work, are stored only as digests, left no plaintext
 behind (not in any row, nor in the files the database server keeps the tables
 in: this runs on the same machine as the server, as root), that only 1.x's own
-token shape costs a lookup, and that the schema is the one a fresh install gets
-(see ``tests/legacy_1x/upgrade_check.py`` for the checks).
+token shape costs a lookup, that the schema is the one a fresh install gets, and
+that nobody's login behaviour changed: 1.x's clients get no session limit, so new
+logins through them leave every earlier device logged in, clients made afterwards
+get the default of 1, and the zero-lifetime client 1.1.0's ``create_client`` made is
+flagged and refused with a 400 (see ``tests/legacy_1x/upgrade_check.py`` for the checks).
 
 Two kinds of 1.x database are covered: 1.1.0 as released (durin 0001 + 0002
 applied) and an install from that project's later main branch, which also

@@ -8,7 +8,8 @@ JSON for the upgrade side to present or look for on disk. On SQLite it turns
 ``secure_delete`` off, as many SQLite builds ship (Debian's turns it on), so that
 deleted rows keep their bytes as they would there. With ``--with-0003`` it also
 records ``durin.0003_alter_client_token_ttl``, as an install from that project's
-later main branch would have.
+later main branch would have. It also makes a client with 1.1.0's own ``create_client``
+and no ``--token-ttl``, which stores a lifetime of zero.
 
 Usage: ``python build_1x_db.py OUT_JSON [--with-0003]``.
 """
@@ -59,6 +60,8 @@ def main() -> None:
     bob = User.objects.create_user("bob", password="pw")
     web = Client.objects.create(name="web", token_ttl=timedelta(days=7))
     cli = Client.objects.create(name="cli", token_ttl=timedelta(days=30), throttle_rate="100/h")
+    call_command("create_client", "legacy-zero", stdout=open(os.devnull, "w"))
+    assert Client.objects.get(name="legacy-zero").token_ttl == timedelta(0)
 
     alice_web = AuthToken.objects.create(alice, web)
     alice_cli = AuthToken.objects.create(alice, cli)

@@ -20,6 +20,7 @@ import django
 django.setup()
 
 from django.contrib.admin.models import LogEntry  # noqa: E402
+from django.core.checks import Tags, run_checks  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
@@ -36,7 +37,7 @@ from rest_framework.test import APIClient, APIRequestFactory  # noqa: E402
 
 from durin import legacy  # noqa: E402
 from durin.auth import TokenAuthentication  # noqa: E402
-from durin.models import AuthToken  # noqa: E402
+from durin.models import AuthToken, Client  # noqa: E402
 
 EXPECTED_DURIN_MIGRATIONS = {
     "0001_squashed_0002_client_throttlerate",
@@ -298,6 +299,72 @@ def check_expired_token(tokens: dict) -> None:
     )
 
 
+def log_in(client_name: str):
+    """alice logs in through durin 2's login view, as one more device would."""
+    body = {"username": "alice", "password": "pw", "client": client_name}
+    return APIClient().post(reverse("durin_login"), body, format="json")
+
+
+def works(token: str | None) -> bool:
+    if not token:
+        return False
+    response = APIClient().get(reverse("whoami"), HTTP_AUTHORIZATION=f"Token {token}")
+    return response.status_code == 200
+
+
+def check_1x_clients_keep_every_device_logged_in(tokens: dict) -> None:
+    """1.x shared one token per user and client among all of a user's devices (CONTRACT §13)."""
+    limits = dict(Client.objects.values_list("name", "session_limit"))
+    check(
+        set(limits.values()) == {None},
+        f"every client from 1.x has no session limit: {limits}",
+    )
+    new_tokens = []
+    for device in ("a new phone", "a laptop"):
+        response = log_in("web")
+        check(response.status_code == 200, f"alice logs in through web on {device}", response)
+        new_tokens.append(response.json().get("token") if response.status_code == 200 else None)
+    old = [tokens["alice_web"]["token"], tokens["alice_cli"]["token"]]
+    working = [works(token) for token in old + new_tokens]
+    check(
+        working == [True] * 4,
+        f"after two new logins, alice's 1.x tokens and both new ones all work: {working}",
+    )
+
+
+def check_new_clients_get_the_default_limit() -> None:
+    client = Client.objects.create(name="after-upgrade")
+    check(
+        client.session_limit == 1,
+        f"a client created after the upgrade has session_limit 1: {client.session_limit}",
+    )
+    first, second = (log_in("after-upgrade").json().get("token") for _ in range(2))
+    working = [works(first), works(second)]
+    check(
+        working == [False, True],
+        f"...so through it a second login ends the first session: {working}",
+    )
+
+
+def check_zero_lifetime_client() -> None:
+    """1.1.0's ``create_client`` without ``--token-ttl`` stored a lifetime of zero."""
+    warnings = [
+        m for m in run_checks(tags=[Tags.database], databases=["default"]) if m.id == "durin.W006"
+    ]
+    check(
+        len(warnings) == 1 and "'legacy-zero'" in warnings[0].msg,
+        "check --database names 1.1.0's zero-lifetime client (durin.W006)",
+        warnings,
+    )
+    response = log_in("legacy-zero")
+    detail = response.json().get("detail", "") if response.status_code == 400 else response.content
+    check(
+        response.status_code == 400 and "cannot issue tokens" in detail,
+        f"a login through it is a clear 400, not an expired token: {response.status_code} "
+        f"{detail!r}",
+    )
+
+
 def hold_an_old_snapshot() -> threading.Thread:
     """A reader whose snapshot predates the upgrade, open until migration 0007 waits for it.
 
@@ -365,6 +432,9 @@ def main() -> int:
     check_legacy_lookups(tokens)
     check_legacy_tokens_refused(tokens)
     check_expired_token(tokens)
+    check_1x_clients_keep_every_device_logged_in(tokens)
+    check_new_clients_get_the_default_limit()
+    check_zero_lifetime_client()
     if failures:
         print(f"\n{len(failures)} upgrade check(s) failed:\n  " + "\n  ".join(failures))
         return 1

@@ -1,11 +1,26 @@
-# durin 2: per-client session rules, session metadata, and a digest column that
-# 0005 fills from the 1.x plaintext column, which 0006 drops.
+"""durin 2: per-client session rules, session metadata, and a digest column that
+0005 fills from the 1.x plaintext column, which 0006 drops.
+
+Every client that exists when this runs came from django-rest-durin 1.x, which kept
+one token per user and client, shared by all of the user's devices. Such a client
+gets ``session_limit = None`` (unlimited), so that a new login through it logs no
+device out; clients created afterwards get the field's default of 1. The step is
+here, where the column is born, rather than in a later migration: a database that
+has already applied this one never runs it again, so clients made since are
+never touched.
+"""
 
 import django.core.validators
 import django.utils.timezone
 from django.db import migrations, models
 
 import durin.validators
+
+
+def keep_1x_sessions_unlimited(apps, schema_editor):
+    """1.x let every device of a user share one token: leave its clients without a limit."""
+    Client = apps.get_model("durin", "Client")
+    Client.objects.using(schema_editor.connection.alias).update(session_limit=None)
 
 
 class Migration(migrations.Migration):
@@ -64,6 +79,7 @@ class Migration(migrations.Migration):
                 validators=[django.core.validators.MinValueValidator(1)],
             ),
         ),
+        migrations.RunPython(keep_1x_sessions_unlimited, migrations.RunPython.noop),
         migrations.AddField(
             model_name="client",
             name="session_limit_action",
