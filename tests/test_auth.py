@@ -288,3 +288,12 @@ def test_durin_views_challenge_with_durin_even_after_basic(api, token, settings)
     response = api.post(reverse("durin_logout"), HTTP_AUTHORIZATION="Token nope")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith('Token error="invalid_token"')
+
+
+@pytest.mark.parametrize("auth_class", [TokenAuthentication, CachedTokenAuthentication])
+def test_str_of_request_auth_is_not_the_token(token, auth_class):
+    """1.x code that read the token back with ``str(request.auth)`` (README, upgrade notes)."""
+    for _ in range(2):  # the cached class: a miss, then a hit
+        request = Request(APIRequestFactory().get("/", **auth_header(token)))
+        _, auth = auth_class().authenticate(request)
+        assert str(auth) == f"AuthToken #{token.pk}" != token.token
