@@ -433,7 +433,7 @@ def check_token_lifetimes(
         Warning(
             f"The client {name!r} has a token_ttl of zero or less: every token it issued "
             "would be expired at once, so logins through it are refused.",
-            hint=f'Give it a lifetime: python manage.py create_client {name} --update '
+            hint=f"Give it a lifetime: python manage.py create_client {name} --update "
             '--token-ttl "1 00:00:00" (or edit it in the admin).',
             id="durin.W006",
         )

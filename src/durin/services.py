@@ -228,9 +228,10 @@ def issue_token(
     of ``client``. A
     ``delta_ttl`` that is not a positive duration of at most ``MAX_TOKEN_TTL`` is a
     ``ValueError``; without one, a client whose ``token_ttl`` is not positive is
-    ``UnusableClient``, before anything is locked or revoked. Run outside a transaction, a serialization failure (PostgreSQL's
-    REPEATABLE READ when a concurrent login committed first) is retried; inside the
-    caller's transaction it propagates, since only the caller can start again.
+    ``UnusableClient``, before anything is locked or revoked. Run outside a
+    transaction, a serialization failure (PostgreSQL's REPEATABLE READ when a
+    concurrent login committed first) is retried; inside the caller's transaction it
+    propagates, since only the caller can start again.
     """
     if delta_ttl is not None:
         _checked_ttl(delta_ttl)
