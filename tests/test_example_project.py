@@ -106,7 +106,7 @@ def demo(*args: str, db: Path, port: int | None = None) -> subprocess.CompletedP
     if port is not None:
         env["PORT"] = str(port)
     return subprocess.run(
-        [str(DEMO), *args], env=env, capture_output=True, text=True, timeout=60
+        [str(DEMO), *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 
@@ -137,7 +137,12 @@ def test_demo_refuses_unknown_arguments(tmp_path: Path) -> None:
 @pytest.mark.parametrize("port", ["http", "0", "65536", "-1"])
 def test_demo_refuses_a_port_that_is_not_one(port: str, tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(DEMO)], env={**os.environ, "PORT": port}, capture_output=True, text=True, timeout=60
+        [str(DEMO)],
+        env={**os.environ, "PORT": port},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
     assert result.returncode == 2
