@@ -1,8 +1,9 @@
 """The SQLite suite under each supported Django, and under the oldest supported DRF.
 
-``bin/test`` runs every session after its main passes, with pyenv's Pythons on PATH
-(``python3.10`` ... ``python3.13``); ``nox -s django6.1`` runs one. The
-versions here are the ranges ``pyproject.toml`` declares: change them together.
+``bin/test`` runs every session after its main passes, with the Pythons that
+``bin/preflight.py`` found (on PATH or in pyenv) first on PATH; ``nox -s django6.1`` runs
+one. The versions here are the ranges and classifiers ``pyproject.toml`` declares: change
+them together (``tests/test_packaging.py`` compares them).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +94,71 @@ def test_login_then_hello(seeded: tuple[Path, list[str]]) -> None:
         "web_only": [200, 403],
         "anonymous": 401,
     }
+
+
+DEMO = PROJECT_DIR.parent / "bin" / "demo"
+
+
+def demo(*args: str, db: Path, port: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run bin/demo with the demo's database on ``db``; each test here expects it to stop early."""
+    env = {**os.environ, "DURIN_DEMO_SQLITE_PATH": str(db)}
+    env.pop("DURIN_DEMO_DB", None)
+    if port is not None:
+        env["PORT"] = str(port)
+    return subprocess.run(
+        [str(DEMO), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_demo_help_names_every_variable_the_demo_reads(flag: str, tmp_path: Path) -> None:
+    settings = (PROJECT_DIR / "example_project" / "settings.py").read_text()
+    variables = {"PORT", *re.findall(r"os\.environ\.get\(\s*\"(\w+)\"", settings)}
+    assert "DURIN_DEMO_SQLITE_PATH" in variables  # the pattern finds what settings.py reads
+
+    result = demo(flag, db=tmp_path / "db.sqlite3")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: bin/demo")
+    assert sorted(v for v in variables if v not in result.stdout) == []
+    assert "==>" not in result.stdout  # nothing created, installed or migrated
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_demo_refuses_unknown_arguments(tmp_path: Path) -> None:
+    result = demo("--port", "8001", db=tmp_path / "db.sqlite3")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "unknown argument '--port'" in result.stderr
+    assert "Usage: bin/demo" in result.stderr
+
+
+@pytest.mark.parametrize("port", ["http", "0", "65536", "-1"])
+def test_demo_refuses_a_port_that_is_not_one(port: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(DEMO)],
+        env={**os.environ, "PORT": port},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert f"PORT must be a port number from 1 to 65535, not '{port}'" in result.stderr
+
+
+def test_demo_reports_a_busy_port_before_touching_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite3"
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        result = demo(db=db, port=port)
+
+    assert result.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}: it is in use" in result.stderr
+    assert "==>" not in result.stdout  # neither installed, migrated nor seeded
+    assert not db.exists()
