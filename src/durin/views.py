@@ -47,6 +47,9 @@ class SessionLimitReached(exceptions.PermissionDenied):
     default_code = "session_limit_reached"
 
 
+#: The largest id a ``BigAutoField`` holds on every supported database.
+MAX_BIGINT = 2**63 - 1
+
 BAD_CREDENTIALS = _("Unable to log in with provided credentials.")  # DRF's own wording
 
 #: The only refusal of a client that refuses logins at its session limit: the same
@@ -310,7 +313,6 @@ class TokenSessionsViewSet(
 
     serializer_class = TokenSessionsSerializer
     pagination_class = None
-    lookup_value_regex = "[0-9]{1,18}"
 
     def get_queryset(self) -> Any:
         sessions = (
@@ -322,6 +324,18 @@ class TokenSessionsViewSet(
         if durin_settings.API_ACCESS_EXCLUDE_FROM_SESSIONS:
             sessions = sessions.exclude(client__name=durin_settings.API_ACCESS_CLIENT_NAME)
         return sessions
+
+    def get_object(self) -> AuthToken:
+        """One of the caller's live sessions; any other id, whoever's, is the same 404."""
+        pk = self.kwargs["pk"]
+        # ASCII digits only (int() takes "1_0", " 5", "٥"), and within a BigAutoField.
+        if not (pk.isascii() and pk.isdigit()) or int(pk) > MAX_BIGINT:
+            raise NotFound()
+        token = self.get_queryset().filter(pk=int(pk)).first()
+        if token is None:
+            raise NotFound()  # DRF's "Not found.", never a model name
+        self.check_object_permissions(self.request, token)
+        return token
 
     def perform_destroy(self, instance: AuthToken) -> None:
         if instance.pk == self.request.auth.pk:
@@ -375,7 +389,7 @@ class APIAccessTokenView(OwnTransactions, TokenRequiredView):
             self._tokens(self.get_client()).select_related("client").order_by("-created").first()
         )
         if token is None:
-            raise NotFound(_("No API token has been issued to you."))
+            raise NotFound()  # DRF's "Not found.", as in 1.x
         return token
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -395,5 +409,5 @@ class APIAccessTokenView(OwnTransactions, TokenRequiredView):
 
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not services.revoke_tokens(self._tokens(self.get_client()), "api_key_delete", request):
-            raise NotFound(_("No API token has been issued to you."))
+            raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
