@@ -1,4 +1,8 @@
-"""durin's views: parse the request, call a service, serialize the answer."""
+"""durin's views: parse the request, call a service, serialize the answer.
+
+A view's class docstring is read by API consumers (drf-spectacular falls back on it):
+it says what the endpoint does; notes for developers go in comments.
+"""
 
 from __future__ import annotations
 
@@ -142,17 +146,16 @@ class OwnTransactions:
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class LoginView(OwnTransactions, DurinView):
-    """POST ``username``, ``password`` and ``client`` (JSON or form) to get a token.
+    """Exchanges a username, a password and a client's name (JSON or form) for a token."""
 
-    Override ``get_client_obj``, ``get_token_obj``, ``get_user_serializer_class``,
-    ``get_context``, ``get_post_response_data`` or ``format_expiry_datetime`` to customise.
-
-    Whether the password was right shows only in a token being issued: the client
-    is checked first, and a refused client is answered without the password being
-    checked; every other refusal after the check answers like a wrong password and
-    counts as a failure. Issuing and building the response form one transaction,
-    so a response that cannot be built leaves no token and revokes no session.
-    """
+    # Hooks kept from 1.x for projects to customise: get_client_obj, get_token_obj,
+    # get_user_serializer_class, get_context, get_post_response_data, format_expiry_datetime.
+    #
+    # Whether the password was right shows only in a token being issued: the client
+    # is checked first, and a refused client is answered without the password being
+    # checked; every other refusal after the check answers like a wrong password and
+    # counts as a failure. Issuing and building the response form one transaction,
+    # so a response that cannot be built leaves no token and revokes no session.
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
@@ -271,7 +274,9 @@ class LoginView(OwnTransactions, DurinView):
 
 
 class RefreshView(TokenRequiredView):
-    """POST with a token: its expiry becomes now + the client's ``token_ttl``."""
+    """Extends the life of the token that authenticates the request; answers its new expiry."""
+
+    # The new expiry is now + the client's token_ttl, capped by its max_token_lifetime.
 
     def renew_token(self, request: Request, token: AuthToken) -> datetime:
         return token.renew_token(request=request)
@@ -287,7 +292,7 @@ class RefreshView(TokenRequiredView):
 
 
 class LogoutView(TokenRequiredView):
-    """POST with a token: that token is revoked. 204."""
+    """Revokes the token that authenticates the request."""
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.revoke_token(request.auth, "logout", request=request)
@@ -296,7 +301,7 @@ class LogoutView(TokenRequiredView):
 
 
 class LogoutAllView(TokenRequiredView):
-    """POST with a token: every token of its user is revoked. 204."""
+    """Revokes every token of the user who makes the request, on every client."""
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.revoke_tokens(
@@ -309,7 +314,7 @@ class LogoutAllView(TokenRequiredView):
 class TokenSessionsViewSet(
     TokenRequiredView, mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet
 ):
-    """The caller's live sessions: list them, or end one other than the current one."""
+    """Your live sessions: list them, or end one other than the session of the request."""
 
     serializer_class = TokenSessionsSerializer
     pagination_class = None
@@ -349,13 +354,12 @@ class TokenSessionsViewSet(
 
 
 class APIAccessTokenView(OwnTransactions, TokenRequiredView):
-    """The caller's long-lived API key, a token of the ``API_ACCESS_CLIENT_NAME`` client.
+    """Your long-lived API key: show it (never the key itself), issue it (the key is shown
+    this once), or revoke it."""
 
-    GET shows it (never the token), POST issues it (the token shown this once),
-    DELETE revokes it. Not inside ``ATOMIC_REQUESTS``: its writes run in their own
-    transactions, which start by locking the user, so no earlier read's snapshot
-    decides whether a key exists.
-    """
+    # A token of the API_ACCESS_CLIENT_NAME client. Not inside ATOMIC_REQUESTS: its writes
+    # run in their own transactions, which start by locking the user, so no earlier read's
+    # snapshot decides whether a key exists.
 
     @property
     def client_name(self) -> str:
