@@ -366,6 +366,7 @@ def test_sessions_list(api, token, user, other_user, mobile, make_client):
         False,
     )
     assert sessions[0]["is_current"] is False
+    assert current["expires_in_str"] == "1 day"  # the web client's token_ttl, just issued
     text = response.content.decode()
     assert token.digest not in text and token.token not in text
 
@@ -505,6 +506,7 @@ def test_api_access_lifecycle(api, token, api_access):
     shown = api.get(url, **auth_header(token))
     assert shown.status_code == 200
     assert set(shown.json()) == {"client", "created", "expiry", "has_expired", "expires_in_str"}
+    assert shown.json()["expires_in_str"] == "1 year"  # a 365-day key, not "11 months, 4 weeks"
     again = api.post(url, **auth_header(token))
     assert again.status_code == 400
     assert again.json() == {"detail": "An API token was already issued to you."}
