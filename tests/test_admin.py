@@ -266,7 +266,6 @@ def test_tokens_are_searched_by_username_and_email(browser, tokens, user, other_
 
 def test_search_follows_the_user_models_username_field(browser, tokens, monkeypatch):
     """A user model whose USERNAME_FIELD is its email, and one without an email field."""
-    alices, *_ = tokens
     admin_class = admin.site._registry[AuthToken]
     model = get_user_model()
     monkeypatch.setattr(model, "USERNAME_FIELD", "email")
@@ -344,7 +343,7 @@ def test_the_issued_page_keeps_the_lists_filters(browser, user, web):
 
 
 def test_the_issued_page_has_no_double_period(browser, user, web, settings):
-    """"expires on Nov. 29, 2026, 8:20 p.m.." (the date's own period, then the sentence's)."""
+    """Not "expires on Nov. 29, 2026, 8:20 p.m.." (the date's own period, then a full stop)."""
     settings.USE_I18N = False
     html = browser.post(reverse(ADD_URL), {"user": user.pk, "client": web.pk}).content.decode()
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))

@@ -326,6 +326,6 @@ class APIAccessTokenViewSchema(_TokenViewSchema):
                 204: OpenApiResponse(description="Your API key is revoked."),
                 401: UNAUTHENTICATED,
                 404: _error(_missing),
-            }
+            },
         ),
     }
