@@ -209,3 +209,11 @@ def test_update_is_seen_at_once_by_cached_authentication(user, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         update("web", "--throttle-rate", "50/m")
     assert client_seen().throttle_rate == "50/m"
+
+
+@pytest.mark.parametrize("update", [[], ["--update", "--token-ttl", "1 00:00:00"]])
+def test_a_name_no_database_can_store_is_refused(update):
+    for name in ["we\udcffb", "we\x00b"]:  # undecodable bytes in argv; a NUL
+        with pytest.raises(CommandError, match="not a name a database can store"):
+            call_command("create_client", name, *update)
+    assert not Client.objects.exists()

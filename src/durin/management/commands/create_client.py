@@ -12,6 +12,7 @@ from django.db import router, transaction
 from durin import cache
 from durin.models import AuthToken, Client
 from durin.serializers import ClientSerializer
+from durin.text import storable
 
 #: Tokens whose cached entries are marked stale per cache round trip, after an update.
 INVALIDATE_BATCH = 1000
@@ -79,6 +80,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
+        if not storable(name):  # undecodable bytes in argv arrive as lone surrogates
+            raise CommandError(f"{name!r} is not a name a database can store.")
         data = self.given_values(options)
         if options["update"]:
             self.update(name, data)
