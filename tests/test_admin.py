@@ -220,3 +220,132 @@ def test_the_page_after_issuing_says_when_no_session_ended(browser, user, make_c
     response = browser.post(reverse(ADD_URL), {"user": user.pk, "client": roomy.pk})
     assert "No other session of alice was ended." in response.content.decode()
     assert AuthToken.objects.count() == 2
+
+
+# --- §13 item 12: finding tokens, and what follows issuing ----------------------------------
+
+LIST_URL = "admin:durin_authtoken_changelist"
+
+
+def listed_ids(response) -> list[int]:
+    """The token ids in a changelist page."""
+    html = response.content.decode()
+    return sorted(int(pk) for pk in re.findall(r'name="_selected_action" value="(\d+)"', html))
+
+
+@pytest.fixture
+def tokens(user, other_user, make_client):
+    """alice's live token, bob's live token and bob's expired one (each on its own client)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    alices = AuthToken.objects.create(user, make_client("web"))
+    bobs = AuthToken.objects.create(other_user, make_client("mobile"))
+    stale = AuthToken.objects.create(other_user, make_client("cli"))
+    AuthToken.objects.filter(pk=stale.pk).update(expiry=timezone.now() - timedelta(minutes=1))
+    return alices, bobs, stale
+
+
+def test_tokens_are_searched_by_username_and_email(browser, tokens, user, other_user):
+    alices, bobs, stale = tokens
+    get_user_model().objects.filter(pk=other_user.pk).update(email="bob@corp.example")
+    url = reverse(LIST_URL)
+    assert listed_ids(browser.get(url, {"q": "alic"})) == [alices.pk]
+    assert listed_ids(browser.get(url, {"q": "corp.example"})) == sorted([bobs.pk, stale.pk])
+    assert listed_ids(browser.get(url, {"q": "nobody"})) == []
+    assert listed_ids(browser.get(url, {"q": ""})) == sorted(t.pk for t in tokens)
+    # Odd terms are no 500 and no wildcard. (Django's search form drops a term with a NUL,
+    # which PostgreSQL cannot compare, and lists everything as for no term.)
+    assert browser.get(url, {"q": "ali\x00ce"}).status_code == 200
+    for odd in ["x" * 5000, "%", "_", "\\", "\ufffd"]:
+        response = browser.get(url, {"q": odd})
+        assert response.status_code == 200
+        assert listed_ids(response) == []
+
+
+def test_search_follows_the_user_models_username_field(browser, tokens, monkeypatch):
+    """A user model whose USERNAME_FIELD is its email, and one without an email field."""
+    admin_class = admin.site._registry[AuthToken]
+    model = get_user_model()
+    monkeypatch.setattr(model, "USERNAME_FIELD", "email")
+    assert admin_class.get_search_fields(None) == ["user__email"]
+    monkeypatch.setattr(model, "USERNAME_FIELD", "username")
+    monkeypatch.setattr(model, "EMAIL_FIELD", "no_such_field", raising=False)
+    assert admin_class.get_search_fields(None) == ["user__username"]
+
+
+def test_the_expired_column_and_filter(browser, tokens):
+    alices, bobs, stale = tokens
+    url = reverse(LIST_URL)
+    page = browser.get(url)
+    html = page.content.decode()
+    assert "column-expired" in html
+    # One "yes" icon (bob's stale token) and two "no" icons.
+    assert html.count('icon-yes.svg" alt="True"') == 1
+    assert html.count('icon-no.svg" alt="False"') == 2
+    assert listed_ids(browser.get(url, {"expired": "yes"})) == [stale.pk]
+    assert listed_ids(browser.get(url, {"expired": "no"})) == sorted([alices.pk, bobs.pk])
+    assert listed_ids(browser.get(url, {"expired": "yes", "q": "alice"})) == []
+    assert ">Live<" in html and ">Expired<" in html  # the filter's choices
+
+
+def test_the_token_list_costs_the_same_queries_for_more_tokens(browser, tokens, user, make_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse(LIST_URL)
+    browser.get(url)  # warm: content types, sessions
+    with CaptureQueriesContext(connection) as three:
+        browser.get(url)
+    for n in range(5):
+        AuthToken.objects.create(user, make_client(f"extra{n}"))
+    with CaptureQueriesContext(connection) as eight:
+        browser.get(url)
+    assert len(eight.captured_queries) == len(three.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("button", "primary", "target"),
+    [
+        ("_save", "durin-back", LIST_URL),
+        ("_addanother", "durin-issue-another", ADD_URL),
+        ("_continue", "durin-view-token", "admin:durin_authtoken_change"),
+    ],
+)
+def test_the_issued_page_offers_what_the_button_pressed_asked_for(
+    browser, user, web, button, primary, target
+):
+    response = browser.post(reverse(ADD_URL), {"user": user.pk, "client": web.pk, button: "1"})
+    html = response.content.decode()
+    assert issued_plaintext(response)
+    token = AuthToken.objects.get()
+    args = [token.pk] if target.endswith("_change") else []
+    link = re.search(rf'<a href="([^"]*)" class="button default" id="{primary}"', html)
+    assert link, html
+    assert link[1] == reverse(target, args=args)
+    assert ('id="durin-issue-another"' in html) is (button == "_addanother")
+    assert 'id="durin-back"' in html
+    if button == "_addanother":  # and the link leads to a form that issues another
+        assert browser.get(link[1]).status_code == 200
+        browser.post(link[1], {"user": user.pk, "client": web.pk, "_addanother": "1"})
+        assert AuthToken.objects.exclude(pk=token.pk).count() == 1
+
+
+def test_the_issued_page_keeps_the_lists_filters(browser, user, web):
+    filters = "_changelist_filters=expired%3Dno"
+    response = browser.post(
+        f"{reverse(ADD_URL)}?{filters}", {"user": user.pk, "client": web.pk, "_addanother": "1"}
+    )
+    html = response.content.decode()
+    assert f'href="{reverse(ADD_URL)}?{filters}"' in html
+    assert f'href="{reverse(LIST_URL)}?expired=no"' in html
+
+
+def test_the_issued_page_has_no_double_period(browser, user, web, settings):
+    """Not "expires on Nov. 29, 2026, 8:20 p.m.." (the date's own period, then a full stop)."""
+    settings.USE_I18N = False
+    html = browser.post(reverse(ADD_URL), {"user": user.pk, "client": web.pk}).content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert ".." not in text.replace("...", "")
+    assert re.search(r"It expires on .+ \(in 1 day\)\.", text)

@@ -68,3 +68,152 @@ def test_create_client_refuses_duplicates():
     call_command("create_client", "web")
     with pytest.raises(CommandError, match="name"):
         call_command("create_client", "web")
+
+
+# --- create_client NAME --update ------------------------------------------------------------
+
+
+def update(*args: str) -> str:
+    out = StringIO()
+    call_command("create_client", *args, "--update", stdout=out)
+    return out.getvalue()
+
+
+def fields(name: str) -> dict:
+    return Client.objects.filter(name=name).values().get()
+
+
+def test_update_changes_only_the_options_given():
+    call_command(
+        "create_client",
+        "web",
+        "--token-ttl",
+        "2 00:00:00",
+        "--throttle-rate",
+        "100/h",
+        "--session-limit",
+        "3",
+        "--refuse-at-limit",
+        "--auto-refresh",
+        "--max-token-lifetime",
+        "90 00:00:00",
+    )
+    before = fields("web")
+    assert "Client web updated!" in update("web", "--token-ttl", "7 00:00:00")
+    assert fields("web") == {**before, "token_ttl": timedelta(days=7)}
+
+    update("web", "--session-limit", "none", "--no-refuse-at-limit", "--no-auto-refresh")
+    assert fields("web") == {
+        **before,
+        "token_ttl": timedelta(days=7),
+        "session_limit": None,
+        "session_limit_action": "revoke_oldest",
+        "auto_refresh": False,
+    }
+    update("web", "--throttle-rate", "", "--max-token-lifetime", "none", "--refuse-at-limit")
+    after = fields("web")
+    assert (after["throttle_rate"], after["max_token_lifetime"]) == ("", None)
+    assert after["session_limit_action"] == "refuse" and after["token_ttl"] == timedelta(days=7)
+    assert Client.objects.count() == 1
+
+
+def test_update_of_a_missing_client_fails_and_creates_nothing():
+    with pytest.raises(CommandError, match="no client has that name"):
+        update("ghost", "--token-ttl", "1 00:00:00")
+    assert not Client.objects.exists()
+
+
+def test_update_names_the_client_exactly():
+    """MariaDB compares names case-insensitively; ``--update WEB`` must not change ``web``."""
+    call_command("create_client", "web")
+    for near in ["WEB", "web ", "we"]:
+        with pytest.raises(CommandError, match="no client has that name"):
+            update(near, "--token-ttl", "9 00:00:00")
+    assert fields("web")["token_ttl"] == timedelta(days=1)
+
+
+def test_update_with_nothing_to_change_is_refused():
+    call_command("create_client", "web")
+    with pytest.raises(CommandError, match="Nothing to update"):
+        update("web")
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--token-ttl", "-1 00:00:00"], "token_ttl"),
+        (["--token-ttl", "00:00:00"], "token_ttl"),
+        (["--token-ttl", "36501 00:00:00"], "token_ttl"),
+        (["--token-ttl", "soon"], "token_ttl"),
+        (["--throttle-rate", "lots"], "throttle_rate"),
+        (["--throttle-rate", "10/fortnight"], "throttle_rate"),
+        (["--session-limit", "0"], "session_limit"),
+        (["--session-limit", "-2"], "session_limit"),
+        (["--max-token-lifetime", "-5 00:00:00"], "max_token_lifetime"),
+    ],
+)
+def test_update_refuses_bad_values_and_changes_nothing(args, field):
+    call_command("create_client", "web", "--throttle-rate", "5/m")
+    before = fields("web")
+    with pytest.raises(CommandError, match=f"Can't update client 'web'!\n{field}: "):
+        update("web", *args)
+    assert fields("web") == before
+
+
+def test_create_refuses_a_non_positive_ttl():
+    for ttl in ["-1 00:00:00", "0"]:
+        with pytest.raises(CommandError, match="token_ttl: The duration must be positive"):
+            call_command("create_client", "web", "--token-ttl", ttl)
+    assert not Client.objects.exists()
+
+
+def test_an_existing_name_without_update_still_fails_and_changes_nothing():
+    call_command("create_client", "web", "--token-ttl", "2 00:00:00")
+    with pytest.raises(CommandError, match="name: client with this name already exists") as e:
+        call_command("create_client", "web", "--token-ttl", "9 00:00:00")
+    assert "To change client 'web', add --update." in str(e.value)
+    assert fields("web")["token_ttl"] == timedelta(days=2)
+
+
+def test_a_1x_zero_ttl_client_is_mended_with_update():
+    """1.1.0's create_client stored a zero lifetime; the system check says to run this."""
+    call_command("create_client", "legacy")
+    Client.objects.filter(name="legacy").update(token_ttl=timedelta(0))
+    # Changing something else first says what is wrong with the row as it stands.
+    with pytest.raises(CommandError, match="token_ttl: The duration must be positive"):
+        update("legacy", "--session-limit", "none")
+    assert fields("legacy")["session_limit"] == 1
+    update("legacy", "--token-ttl", "30 00:00:00", "--session-limit", "none")
+    assert (fields("legacy")["token_ttl"], fields("legacy")["session_limit"]) == (
+        timedelta(days=30),
+        None,
+    )
+
+
+def test_update_is_seen_at_once_by_cached_authentication(user, django_capture_on_commit_callbacks):
+    """Cached tokens carry their client's fields; an update must not wait for them to expire."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from durin.auth import CachedTokenAuthentication
+    from durin.models import AuthToken
+
+    call_command("create_client", "web", "--throttle-rate", "5/m")
+    token = AuthToken.objects.create(user, Client.objects.get(name="web"))
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {token.token}")
+
+    def client_seen() -> Client:
+        return CachedTokenAuthentication().authenticate(Request(request))[1].client
+
+    assert client_seen().throttle_rate == "5/m"  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        update("web", "--throttle-rate", "50/m")
+    assert client_seen().throttle_rate == "50/m"
+
+
+@pytest.mark.parametrize("update", [[], ["--update", "--token-ttl", "1 00:00:00"]])
+def test_a_name_no_database_can_store_is_refused(update):
+    for name in ["we\udcffb", "we\x00b"]:  # undecodable bytes in argv; a NUL
+        with pytest.raises(CommandError, match="not a name a database can store"):
+            call_command("create_client", name, *update)
+    assert not Client.objects.exists()

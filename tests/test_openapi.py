@@ -190,3 +190,112 @@ def test_durin_works_without_drf_spectacular():
         timeout=60,
     )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr
+
+
+def _texts(node, where=""):
+    """Every summary and description in a part of the schema, with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("summary", "description") and isinstance(value, str):
+                yield f"{where}/{key}", value
+            else:
+                yield from _texts(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for item in node:
+            yield from _texts(item, where)
+
+
+def _developer_words() -> set[str]:
+    """Words that speak to a developer subclassing durin, not to an API consumer: durin's
+    own view methods and attributes (``get_client_obj``...), and what surrounds them."""
+    from durin import views
+
+    names = {
+        name
+        for cls in vars(views).values()
+        if isinstance(cls, type) and cls.__module__ == views.__name__
+        for name, value in vars(cls).items()
+        # Methods and settings-like attributes; DRF's as_view() also sets plain ``name``,
+        # ``detail``, ``description``... on a viewset, words any sentence may use.
+        if not name.startswith("__")
+        and ("_" in name or callable(value) or isinstance(value, (property, staticmethod)))
+    }
+    http = {"get", "post", "delete", "list", "destroy"}  # also how a consumer calls them
+    return (names - http) | {
+        "override",
+        "subclass",
+        "hook",
+        "get_",
+        "``",
+        "serializer",
+        "queryset",
+        "ATOMIC_REQUESTS",
+        "transaction",
+        "docstring",
+        "durin",
+    }
+
+
+def _leaks(text: str) -> set[str]:
+    import re
+
+    lowered = text.lower()
+    return {
+        word
+        for word in _developer_words()
+        if (
+            re.search(rf"\b{re.escape(word.lower())}\b", lowered)
+            if word.isidentifier() and not word.endswith("_")
+            else word.lower() in lowered
+        )
+    }
+
+
+def test_every_operation_has_a_summary_and_a_description_for_api_consumers(schema):
+    s = schema()
+    for route, operations in s["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), (method, route)
+            assert len(operation.get("description", "")) > 40, (method, route)
+    texts = list(_texts(s["paths"], "paths")) + list(_texts(s["components"], "components"))
+    assert len(texts) > 30
+    leaks = {where: _leaks(text) for where, text in texts if _leaks(text)}
+    assert leaks == {}
+
+
+def test_the_developer_word_check_can_fail():
+    assert _leaks("Override ``get_client_obj`` to customise.") == {
+        "override",
+        "get_",
+        "``",
+        "get_client_obj",
+    }
+    assert _leaks("Calls renew_token; a hook for subclasses.") >= {"renew_token", "hook"}
+    assert _leaks("Log in with a client's name; delete your API key.") == set()
+
+
+def test_a_projects_subclass_documents_no_developer_notes_either(settings):
+    """A project that annotates a method of its own falls back on the views' docstrings:
+    those speak to API consumers too."""
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.utils import extend_schema
+
+    from durin.views import APIAccessTokenView, LoginView
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, **SCHEMA_CLASS}
+
+    class ProjectLogin(LoginView):
+        @extend_schema(operation_id="project_login")
+        def post(self, request, *args, **kwargs):
+            return super().post(request, *args, **kwargs)
+
+    class ProjectKeys(APIAccessTokenView):
+        @extend_schema(operation_id="project_key")
+        def get(self, request, *args, **kwargs):
+            return super().get(request, *args, **kwargs)
+
+    patterns = [path("login/", ProjectLogin.as_view()), path("keys/", ProjectKeys.as_view())]
+    s = SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
+    described = [s["paths"]["/login/"]["post"], s["paths"]["/keys/"]["get"]]
+    for operation in described:
+        assert operation["description"] and not _leaks(operation["description"])

@@ -366,6 +366,7 @@ def test_sessions_list(api, token, user, other_user, mobile, make_client):
         False,
     )
     assert sessions[0]["is_current"] is False
+    assert current["expires_in_str"] == "1 day"  # the web client's token_ttl, just issued
     text = response.content.decode()
     assert token.digest not in text and token.token not in text
 
@@ -411,10 +412,78 @@ def test_session_delete_of_someone_elses_token_is_404(api, token, other_user, we
     assert whoami(api, bobs).status_code == 200
 
 
-@pytest.mark.parametrize("pk", ["999999", "9" * 18, "9" * 19, "abc", "-1", "1.5", "%00"])
-def test_session_delete_of_odd_ids_is_404(api, token, pk):
-    response = api.delete(f"/api/auth/sessions/{pk}", **auth_header(token))
+NOT_FOUND = {"detail": "Not found."}  # DRF's, as in 1.x; never a model name
+
+
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_session_delete_with_or_without_the_trailing_slash(api, token, user, mobile, slash):
+    other = AuthToken.objects.create(user, mobile)
+    response = api.delete(f"/api/auth/sessions/{other.pk}{slash}", **auth_header(token))
+    assert response.status_code == 204
+    assert whoami(api, other).status_code == 401
+    current = api.delete(f"/api/auth/sessions/{token.pk}{slash}", **auth_header(token))
+    assert current.status_code == 400 and "logout" in current.json()["detail"]
+    unauthenticated = api.delete(f"/api/auth/sessions/{other.pk}{slash}")
+    assert unauthenticated.status_code == 401
+
+
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_someone_elses_session_answers_exactly_like_a_missing_one(
+    api, token, user, other_user, web, mobile, slash, django_assert_num_queries
+):
+    """No existence oracle: the same status, body, headers and queries for either id."""
+    bobs = AuthToken.objects.create(other_user, web)
+    expired = AuthToken.objects.create(user, mobile)
+    AuthToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    missing = AuthToken.objects.order_by("-pk").first().pk + 1
+    whoami(api, token)  # the token's first use writes last_used; not part of what is compared
+    answers = []
+    for pk in (missing, bobs.pk, expired.pk):
+        # The token, then the session (and the DRF's session-less request writes nothing).
+        with django_assert_num_queries(2):
+            response = api.delete(f"/api/auth/sessions/{pk}{slash}", **auth_header(token))
+        answers.append((response.status_code, response.json(), sorted(response.items())))
+    assert answers[0][:2] == (404, NOT_FOUND)
+    assert answers[1] == answers[0] and answers[2] == answers[0]
+    assert AuthToken.objects.filter(pk__in=[bobs.pk, expired.pk]).count() == 2
+
+
+@pytest.mark.parametrize(
+    "pk",
+    [
+        "999999",
+        "9" * 18,
+        str(2**63 - 1),
+        str(2**63),  # one past a BigAutoField
+        "9" * 19,
+        "9" * 400,
+        "abc",
+        "-1",
+        "+1",
+        "1.5",
+        "1e3",
+        "1_0",
+        "%20" + "1",  # " 1": int() would take it
+        "%D9%A1",  # ARABIC-INDIC DIGIT ONE: int() would take it too
+        "%C2%B9",  # SUPERSCRIPT ONE: isdigit() but not int()
+        "%00",
+        "0x1",
+        "%E2%80%8B1",
+    ],
+)
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_session_delete_of_odd_ids_is_a_json_404(api, token, pk, slash):
+    response = api.delete(f"/api/auth/sessions/{pk}{slash}", **auth_header(token))
     assert response.status_code == 404
+    assert response.json() == NOT_FOUND
+    assert whoami(api, token).status_code == 200
+
+
+def test_a_session_spelled_with_leading_zeros_is_that_session(api, token, user, mobile):
+    other = AuthToken.objects.create(user, mobile)
+    response = api.delete(f"/api/auth/sessions/{'0' * 30}{other.pk}/", **auth_header(token))
+    assert response.status_code == 204
+    assert whoami(api, other).status_code == 401
 
 
 # --- APIAccessTokenView -----------------------------------------------------------------
@@ -437,6 +506,7 @@ def test_api_access_lifecycle(api, token, api_access):
     shown = api.get(url, **auth_header(token))
     assert shown.status_code == 200
     assert set(shown.json()) == {"client", "created", "expiry", "has_expired", "expires_in_str"}
+    assert shown.json()["expires_in_str"] == "1 year"  # a 365-day key, not "11 months, 4 weeks"
     again = api.post(url, **auth_header(token))
     assert again.status_code == 400
     assert again.json() == {"detail": "An API token was already issued to you."}
@@ -457,8 +527,9 @@ def test_api_access_include_token_setting_cannot_leak(api, token, api_access, se
 def test_api_access_is_per_user(api, token, other_user, web, api_access):
     bobs = AuthToken.objects.create(other_user, web)
     assert api.post(reverse("durin_apiaccess"), **auth_header(bobs)).status_code == 201
-    assert api.get(reverse("durin_apiaccess"), **auth_header(token)).status_code == 404
-    assert api.delete(reverse("durin_apiaccess"), **auth_header(token)).status_code == 404
+    for method in (api.get, api.delete):
+        response = method(reverse("durin_apiaccess"), **auth_header(token))
+        assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
 
 @pytest.mark.parametrize("method", ["get", "post", "delete"])

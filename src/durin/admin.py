@@ -13,12 +13,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -106,16 +108,59 @@ class ClientAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class ExpiredFilter(admin.SimpleListFilter):
+    """Live tokens (they still authenticate) or expired ones (waiting for the purge)."""
+
+    title = _("expired")
+    parameter_name = "expired"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("no", _("Live")), ("yes", _("Expired"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> Any:
+        if self.value() == "no":
+            return queryset.live()  # type: ignore[attr-defined]
+        if self.value() == "yes":
+            return queryset.expired()  # type: ignore[attr-defined]
+        return queryset
+
+
 @admin.register(AuthToken)
 class AuthTokenAdmin(admin.ModelAdmin):
     """Tokens are issued here through the same service as a login, and never edited."""
 
     form = _IssueForm
-    list_display = ("id", "client", "user", "created", "expiry", "last_used", "ip_address")
-    list_filter = ("client",)
+    list_display = (
+        "id",
+        "client",
+        "user",
+        "created",
+        "expiry",
+        "expired",
+        "last_used",
+        "ip_address",
+    )
+    list_filter = (ExpiredFilter, "client")
     list_select_related = ("client", "user")
     readonly_fields = ("created", "expiry", "last_used", "ip_address", "user_agent")
     add_fields = ("user", "client")
+
+    @admin.display(boolean=True, description=_("expired"), ordering="expiry")
+    def expired(self, obj: AuthToken) -> bool:
+        return obj.has_expired
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        """The user's ``USERNAME_FIELD`` and, when the user model has one, its email field."""
+        user_model = get_user_model()
+        names = [user_model.USERNAME_FIELD]
+        email = getattr(user_model, "get_email_field_name", lambda: None)()
+        try:
+            if email and email not in names:
+                user_model._meta.get_field(email)
+                names.append(email)
+        except FieldDoesNotExist:
+            pass
+        return [f"user__{name}" for name in names]
 
     def get_fields(self, request: HttpRequest, obj: AuthToken | None = None) -> Any:
         if obj is None:
@@ -189,13 +234,26 @@ class AuthTokenAdmin(admin.ModelAdmin):
     def response_add(
         self, request: HttpRequest, obj: AuthToken, post_url_continue: str | None = None
     ) -> HttpResponse:
+        """The plaintext, once; then what the button that was pressed asked for, as links
+        (a redirect would lose the plaintext): issue another, view this token, or the list."""
+        preserved = {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}
+
+        def url(name: str, *args: Any) -> str:
+            return add_preserved_filters(preserved, reverse(f"admin:{name}", args=args))
+
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "token": obj,
             "plaintext": obj._issued_plaintext,  # type: ignore[attr-defined]
             "revoked_sessions": obj._revoked_sessions,  # type: ignore[attr-defined]
-            "title": "Token issued",
+            "title": _("Token issued"),
+            "add_another": "_addanother" in request.POST,
+            "continue_editing": "_continue" in request.POST,
+            "add_url": url(f"{info}_add"),
+            "change_url": url(f"{info}_change", obj.pk),
+            "changelist_url": url(f"{info}_changelist"),
         }
         return TemplateResponse(request, "admin/durin/authtoken/issued.html", context)
 

@@ -9,10 +9,10 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 
 from .constants import DIGEST_LENGTH, USER_AGENT_MAX_LENGTH
+from .text import time_left
 from .validators import default_token_ttl, validate_positive_duration, validate_throttle_rate
 
 if TYPE_CHECKING:
@@ -164,8 +164,9 @@ class AuthToken(models.Model):
 
     @property
     def expires_in(self) -> str:
-        """Time left before expiry, human readable ("1 day, 2 hours"); "0 minutes" once expired."""
-        return timeuntil(self.expiry, timezone.now())
+        """Time left before expiry in whole units a person would say ("1 year", "2 hours");
+        "0 seconds" once expired. ``text.time_left`` states the rounding."""
+        return time_left(self.expiry - timezone.now())
 
     def renew_token(self, request: HttpRequest | None = None) -> datetime:
         """Push expiry to now + the client's ``token_ttl``; returns the new expiry."""

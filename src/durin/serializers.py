@@ -21,7 +21,7 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class TokenSessionsSerializer(serializers.ModelSerializer):
-    """One of the caller's sessions; never the token or its digest."""
+    """One of your live sessions (its token is never shown)."""
 
     client = serializers.SlugRelatedField(slug_field="name", read_only=True)
     expires_in_str = serializers.CharField(source="expires_in", read_only=True)
@@ -49,7 +49,7 @@ class TokenSessionsSerializer(serializers.ModelSerializer):
 
 
 class APIAccessTokenSerializer(serializers.ModelSerializer):
-    """The caller's API key; ``token`` appears only in the response that issued it."""
+    """Your API key; `token` appears only in the response that issued it."""
 
     client = serializers.SlugRelatedField(slug_field="name", read_only=True)
     expires_in_str = serializers.CharField(source="expires_in", read_only=True)

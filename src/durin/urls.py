@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.urls import path, re_path
+from django.urls import path
 
 from . import views
 
 sessions_list = views.TokenSessionsViewSet.as_view({"get": "list"})
 sessions_detail = views.TokenSessionsViewSet.as_view({"delete": "destroy"})
+#: The same with the trailing slash every other durin URL has; documented once, without it.
+sessions_detail_slash = views.TokenSessionsViewSet.as_view({"delete": "destroy"}, schema=None)
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="durin_login"),
@@ -16,5 +18,7 @@ urlpatterns = [
     path("logoutall/", views.LogoutAllView.as_view(), name="durin_logoutall"),
     path("apiaccess/", views.APIAccessTokenView.as_view(), name="durin_apiaccess"),
     path("sessions/", sessions_list, name="durin_tokensessions-list"),
-    re_path(r"^sessions/(?P<pk>[0-9]{1,18})$", sessions_detail, name="durin_tokensessions-detail"),
+    # Any id the view cannot find is its JSON 404, not an HTML page.
+    path("sessions/<str:pk>", sessions_detail, name="durin_tokensessions-detail"),
+    path("sessions/<str:pk>/", sessions_detail_slash),
 ]

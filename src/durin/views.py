@@ -1,4 +1,8 @@
-"""durin's views: parse the request, call a service, serialize the answer."""
+"""durin's views: parse the request, call a service, serialize the answer.
+
+A view's class docstring is read by API consumers (drf-spectacular falls back on it):
+it says what the endpoint does; notes for developers go in comments.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,9 @@ class SessionLimitReached(exceptions.PermissionDenied):
     )
     default_code = "session_limit_reached"
 
+
+#: The largest id a ``BigAutoField`` holds on every supported database.
+MAX_BIGINT = 2**63 - 1
 
 BAD_CREDENTIALS = _("Unable to log in with provided credentials.")  # DRF's own wording
 
@@ -145,17 +152,16 @@ class OwnTransactions:
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class LoginView(OwnTransactions, DurinView):
-    """POST ``username``, ``password`` and ``client`` (JSON or form) to get a token.
+    """Exchanges a username, a password and a client's name (JSON or form) for a token."""
 
-    Override ``get_client_obj``, ``get_token_obj``, ``get_user_serializer_class``,
-    ``get_context``, ``get_post_response_data`` or ``format_expiry_datetime`` to customise.
-
-    Whether the password was right shows only in a token being issued: the client
-    is checked first, and a refused client is answered without the password being
-    checked; every other refusal after the check answers like a wrong password and
-    counts as a failure. Issuing and building the response form one transaction,
-    so a response that cannot be built leaves no token and revokes no session.
-    """
+    # Hooks kept from 1.x for projects to customise: get_client_obj, get_token_obj,
+    # get_user_serializer_class, get_context, get_post_response_data, format_expiry_datetime.
+    #
+    # Whether the password was right shows only in a token being issued: the client
+    # is checked first, and a refused client is answered without the password being
+    # checked; every other refusal after the check answers like a wrong password and
+    # counts as a failure. Issuing and building the response form one transaction,
+    # so a response that cannot be built leaves no token and revokes no session.
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
@@ -275,7 +281,9 @@ class LoginView(OwnTransactions, DurinView):
 
 
 class RefreshView(TokenRequiredView):
-    """POST with a token: its expiry becomes now + the client's ``token_ttl``."""
+    """Extends the life of the token that authenticates the request; answers its new expiry."""
+
+    # The new expiry is now + the client's token_ttl, capped by its max_token_lifetime.
 
     def renew_token(self, request: Request, token: AuthToken) -> datetime:
         return token.renew_token(request=request)
@@ -291,7 +299,7 @@ class RefreshView(TokenRequiredView):
 
 
 class LogoutView(TokenRequiredView):
-    """POST with a token: that token is revoked. 204."""
+    """Revokes the token that authenticates the request."""
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.revoke_token(request.auth, "logout", request=request)
@@ -300,7 +308,7 @@ class LogoutView(TokenRequiredView):
 
 
 class LogoutAllView(TokenRequiredView):
-    """POST with a token: every token of its user is revoked. 204."""
+    """Revokes every token of the user who makes the request, on every client."""
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.revoke_tokens(
@@ -313,11 +321,10 @@ class LogoutAllView(TokenRequiredView):
 class TokenSessionsViewSet(
     TokenRequiredView, mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet
 ):
-    """The caller's live sessions: list them, or end one other than the current one."""
+    """Your live sessions: list them, or end one other than the session of the request."""
 
     serializer_class = TokenSessionsSerializer
     pagination_class = None
-    lookup_value_regex = "[0-9]{1,18}"
 
     def get_queryset(self) -> Any:
         sessions = (
@@ -329,6 +336,18 @@ class TokenSessionsViewSet(
         if durin_settings.API_ACCESS_EXCLUDE_FROM_SESSIONS:
             sessions = sessions.exclude(client__name=durin_settings.API_ACCESS_CLIENT_NAME)
         return sessions
+
+    def get_object(self) -> AuthToken:
+        """One of the caller's live sessions; any other id, whoever's, is the same 404."""
+        pk = self.kwargs["pk"]
+        # ASCII digits only (int() takes "1_0", " 5", "٥"), and within a BigAutoField.
+        if not (pk.isascii() and pk.isdigit()) or int(pk) > MAX_BIGINT:
+            raise NotFound()
+        token = self.get_queryset().filter(pk=int(pk)).first()
+        if token is None:
+            raise NotFound()  # DRF's "Not found.", never a model name
+        self.check_object_permissions(self.request, token)
+        return token
 
     def perform_destroy(self, instance: AuthToken) -> None:
         if instance.pk == self.request.auth.pk:
@@ -342,13 +361,12 @@ class TokenSessionsViewSet(
 
 
 class APIAccessTokenView(OwnTransactions, TokenRequiredView):
-    """The caller's long-lived API key, a token of the ``API_ACCESS_CLIENT_NAME`` client.
+    """Your long-lived API key: show it (never the key itself), issue it (the key is shown
+    this once), or revoke it."""
 
-    GET shows it (never the token), POST issues it (the token shown this once),
-    DELETE revokes it. Not inside ``ATOMIC_REQUESTS``: its writes run in their own
-    transactions, which start by locking the user, so no earlier read's snapshot
-    decides whether a key exists.
-    """
+    # A token of the API_ACCESS_CLIENT_NAME client. Not inside ATOMIC_REQUESTS: its writes
+    # run in their own transactions, which start by locking the user, so no earlier read's
+    # snapshot decides whether a key exists.
 
     @property
     def client_name(self) -> str:
@@ -382,7 +400,7 @@ class APIAccessTokenView(OwnTransactions, TokenRequiredView):
             self._tokens(self.get_client()).select_related("client").order_by("-created").first()
         )
         if token is None:
-            raise NotFound(_("No API token has been issued to you."))
+            raise NotFound()  # DRF's "Not found.", as in 1.x
         return token
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -402,5 +420,5 @@ class APIAccessTokenView(OwnTransactions, TokenRequiredView):
 
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not services.revoke_tokens(self._tokens(self.get_client()), "api_key_delete", request):
-            raise NotFound(_("No API token has been issued to you."))
+            raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,10 +7,14 @@ view extensions below hand drf-spectacular annotated subclasses of them, which
 only schema generation ever sees. Settings are read when a schema is generated,
 so ``AUTH_HEADER_PREFIX``, ``USER_SERIALIZER`` and ``EXPIRY_DATETIME_FORMAT``
 are documented as configured.
+
+Every summary and description here is read by API consumers: it says what an
+endpoint does and answers, never how to customise durin.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from drf_spectacular.extensions import (
@@ -51,7 +55,7 @@ class DurinTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": f"A durin token: `Authorization: {prefix} <token>`.",
+            "description": f"A token from the login endpoint: `Authorization: {prefix} <token>`.",
         }
 
 
@@ -73,7 +77,9 @@ class DurinExpiryFieldSchema(OpenApiSerializerFieldExtension):
 class DurinLoginRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
-    client = serializers.CharField(help_text="The name of a durin Client.")
+    client = serializers.CharField(
+        help_text="The name of the client (the app or service) you log in from."
+    )
 
 
 class DurinLoginResponseSerializer(serializers.Serializer):
@@ -106,7 +112,7 @@ class DurinErrorSerializer(serializers.Serializer):
 
 
 class DurinLoginErrorSerializer(serializers.Serializer):
-    """A refused login: ``detail``, or DRF's field errors for the credentials."""
+    """Why a login was refused: `detail`, or errors about the credentials given."""
 
     detail = serializers.CharField(required=False)
     non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
@@ -121,35 +127,38 @@ class APIAccessTokenSchema(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema = super().map_serializer(auto_schema, direction)
+        schema["description"] = "Your API key, without the key itself (shown only when issued)."
         schema["properties"].pop("token", None)
         schema["required"] = [name for name in schema.get("required", []) if name != "token"]
         return schema
 
 
 class DurinIssuedAPIAccessTokenSerializer(APIAccessTokenSerializer):
-    """The answer of ``POST apiaccess/``, the one response that carries the API key."""
+    """The API key just issued, with the key itself: the only response that shows it."""
 
 
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(DurinErrorSerializer, description=description)
 
 
-UNAUTHENTICATED = _error("No valid durin token; `WWW-Authenticate` says why.")
+UNAUTHENTICATED = _error("No valid token; `WWW-Authenticate` says why.")
 TOO_LARGE = _error("The body is over 64 KiB.")
-THROTTLED = _error("Throttled by one of the project's throttle classes; see `Retry-After`.")
+THROTTLED = _error("Too many requests; `Retry-After` says how many seconds to wait.")
 
 
 class _DurinViewSchema(OpenApiViewExtension):
     """Documents a durin view (and projects' subclasses of it) through an annotated subclass."""
 
     match_subclasses = True
-    #: extend_schema() arguments for each method or action.
+    #: extend_schema() arguments for each method or action, each with its own summary and
+    #: description: the views' docstrings are not shown for durin's own operations.
     methods: dict[str, dict[str, Any]] = {}
     bases: tuple[type, ...] = ()
 
     def view_replacement(self) -> Any:
         target = self.target
-        namespace = {"__module__": target.__module__, "__doc__": target.__doc__}
+        # The view's docstring, or the one it inherits (a mixin's below is not for consumers).
+        namespace = {"__module__": target.__module__, "__doc__": inspect.getdoc(target)}
         documented = type(target.__name__, (*self.bases, target), namespace)
         # Every durin view refuses big bodies, and the project's throttle classes apply.
         throttled = {429: THROTTLED} if getattr(target, "throttle_classes", None) else {}
@@ -179,6 +188,13 @@ class LoginViewSchema(_DurinViewSchema):
     target_class = "durin.views.LoginView"
     methods = {
         "post": dict(
+            summary="Log in",
+            description="Exchanges a username, a password and the name of the client you "
+            "log in from for a token, which authenticates your later requests in the "
+            "`Authorization` header. The token is in this response only. Depending on the "
+            "client, a new login may end your oldest session on it, or be refused while you "
+            "are logged in on as many devices as it allows. Repeated failed logins for one "
+            "username from one address are refused for a while (429).",
             request={
                 "application/json": DurinLoginRequestSerializer,
                 "application/x-www-form-urlencoded": DurinLoginRequestSerializer,
@@ -192,7 +208,7 @@ class LoginViewSchema(_DurinViewSchema):
                     "when a client that refuses logins at its session limit is full), or no "
                     "such client.",
                 ),
-                415: _error("A content type or charset durin does not read."),
+                415: _error("A content type or charset the API does not read."),
                 429: _error("Too many failed logins for this address and username."),
             },
         )
@@ -202,13 +218,22 @@ class LoginViewSchema(_DurinViewSchema):
 class RefreshViewSchema(_TokenViewSchema):
     target_class = "durin.views.RefreshView"
     methods = {
-        "post": dict(request=None, responses={200: DurinExpirySerializer, 401: UNAUTHENTICATED})
+        "post": dict(
+            summary="Extend this token's life",
+            description="Moves the expiry of the token that authenticates this request to now "
+            "plus its client's token lifetime (never past the longest life the client allows "
+            "a token), and answers the new expiry.",
+            request=None,
+            responses={200: DurinExpirySerializer, 401: UNAUTHENTICATED},
+        )
     }
 
 
-def _revoking_post(outcome: str) -> dict[str, Any]:
+def _revoking_post(summary: str, description: str, outcome: str) -> dict[str, Any]:
     """A bodyless POST that revokes tokens: 204, or 401 without a valid token."""
     return dict(
+        summary=summary,
+        description=description,
         request=None,
         responses={204: OpenApiResponse(description=outcome), 401: UNAUTHENTICATED},
     )
@@ -216,19 +241,43 @@ def _revoking_post(outcome: str) -> dict[str, Any]:
 
 class LogoutViewSchema(_TokenViewSchema):
     target_class = "durin.views.LogoutView"
-    methods = {"post": _revoking_post("This token is revoked.")}
+    methods = {
+        "post": _revoking_post(
+            "Log out",
+            "Revokes the token that authenticates this request: it stops working at once.",
+            "This token is revoked.",
+        )
+    }
 
 
 class LogoutAllViewSchema(_TokenViewSchema):
     target_class = "durin.views.LogoutAllView"
-    methods = {"post": _revoking_post("Every token of the user is revoked.")}
+    methods = {
+        "post": _revoking_post(
+            "Log out everywhere",
+            "Revokes every token of your account, on every client and device, this one and "
+            "your API key included: each stops working at once.",
+            "Every token of the user is revoked.",
+        )
+    }
 
 
 class TokenSessionsViewSchema(_TokenViewSchema):
     target_class = "durin.views.TokenSessionsViewSet"
     methods = {
-        "list": dict(responses={200: TokenSessionsSerializer(many=True), 401: UNAUTHENTICATED}),
+        "list": dict(
+            summary="List your sessions",
+            description="Your live sessions, newest first: one per unexpired token issued to "
+            "you, with its client, when it was created, last used and expires, and the "
+            "address and user agent it logged in from. `is_current` marks the session of "
+            "this request. Tokens themselves are never shown.",
+            responses={200: TokenSessionsSerializer(many=True), 401: UNAUTHENTICATED},
+        ),
         "destroy": dict(
+            summary="End one of your sessions",
+            description="Revokes the token of another of your sessions (an `id` from the "
+            "list), which stops working at once. To end the session of this request, log "
+            "out instead. An id that is not one of your live sessions answers 404.",
             parameters=[
                 OpenApiParameter(
                     "id",
@@ -252,9 +301,16 @@ class APIAccessTokenViewSchema(_TokenViewSchema):
     _missing = "No API key has been issued to you, or API access is not enabled."
     methods = {
         "get": dict(
-            responses={200: APIAccessTokenSerializer, 401: UNAUTHENTICATED, 404: _error(_missing)}
+            summary="Show your API key",
+            description="Your long-lived API key's client, creation date and expiry, without "
+            "the key itself: it is shown only in the response that issued it.",
+            responses={200: APIAccessTokenSerializer, 401: UNAUTHENTICATED, 404: _error(_missing)},
         ),
         "post": dict(
+            summary="Issue your API key",
+            description="Issues a long-lived API key, for programs that call the API for you. "
+            "The key is in this response only: store it now. You hold one key at a time; "
+            "revoke it to issue another.",
             request=None,
             responses={
                 201: DurinIssuedAPIAccessTokenSerializer,
@@ -264,10 +320,12 @@ class APIAccessTokenViewSchema(_TokenViewSchema):
             },
         ),
         "delete": dict(
+            summary="Revoke your API key",
+            description="Revokes your API key: programs using it are refused from then on.",
             responses={
                 204: OpenApiResponse(description="Your API key is revoked."),
                 401: UNAUTHENTICATED,
                 404: _error(_missing),
-            }
+            },
         ),
     }
