@@ -349,3 +349,35 @@ def test_the_issued_page_has_no_double_period(browser, user, web, settings):
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert ".." not in text.replace("...", "")
     assert re.search(r"It expires on .+ \(in 1 day\)\.", text)
+
+
+def test_a_client_changed_in_the_admin_is_seen_at_once_by_cached_authentication(
+    browser, user, web, django_capture_on_commit_callbacks
+):
+    """Cached entries carry the client's fields: a rename must not leave a permission on the
+    old name passing for the cache's timeout."""
+    from django.forms.models import model_to_dict
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from durin.auth import CachedTokenAuthentication
+    from durin.permissions import AllowSpecificClients
+
+    token = AuthToken.objects.create(user, web)
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {token.token}")
+    allowed = type("WebOnly", (AllowSpecificClients,), {"allowed_clients_name": ("web",)})()
+
+    def allowed_now() -> bool:
+        drf_request = Request(request)
+        drf_request._authenticator = None
+        drf_request.user, drf_request.auth = CachedTokenAuthentication().authenticate(drf_request)
+        return allowed.has_permission(drf_request, None)
+
+    assert allowed_now()  # and now cached
+    form = {k: "" if v is None else v for k, v in model_to_dict(web).items() if k != "id"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(
+            reverse("admin:durin_client_change", args=[web.pk]), {**form, "name": "kiosk"}
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not allowed_now()

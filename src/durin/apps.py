@@ -20,7 +20,7 @@ class DurinConfig(AppConfig):
         from . import cache as token_cache
         from . import checks as durin_checks
         from . import login_throttle, receivers
-        from .models import AuthToken
+        from .models import AuthToken, Client
         from .settings import reload_durin_settings
 
         setting_changed.connect(reload_durin_settings, dispatch_uid="durin.reload_settings")
@@ -31,6 +31,11 @@ class DurinConfig(AppConfig):
             receivers.invalidate_deleted_token,
             sender=AuthToken,
             dispatch_uid="durin.invalidate_deleted_token",
+        )
+        post_save.connect(
+            receivers.invalidate_client_tokens,
+            sender=Client,
+            dispatch_uid="durin.invalidate_client_tokens",
         )
         pre_save.connect(
             receivers.note_credential_change,

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import functools
 import sys
+from itertools import islice
 from types import CodeType
 from typing import Any
 
 from django.db import router, transaction
+from django.db.models import QuerySet
 
 from . import cache, services
 from .models import AuthToken
 from .settings import durin_settings
+
+#: Cached entries marked stale per cache round trip.
+INVALIDATE_BATCH = 1000
 
 
 def invalidate_deleted_token(sender: type[AuthToken], instance: AuthToken, **kwargs: Any) -> None:
@@ -112,8 +117,24 @@ def revoke_or_invalidate_user_tokens(sender: type, instance: Any, **kwargs: Any)
         services.revoke_tokens(tokens, reason)
         return
     # Anything else about the user (is_active, username...) may be in cached entries.
-    digests = list(tokens.values_list("digest", flat=True))
-    if digests:
-        transaction.on_commit(
-            lambda: cache.invalidate(digests), using=router.db_for_write(AuthToken)
-        )
+    _invalidate_after_commit(tokens)
+
+
+def invalidate_client_tokens(sender: type, instance: Any, **kwargs: Any) -> None:
+    """``post_save`` of ``Client`` (admin, ``create_client --update``, a shell): cached
+    entries carry the client's fields (name, session rules...), so every process must read
+    the new ones."""
+    if not kwargs.get("created"):
+        _invalidate_after_commit(AuthToken.objects.live().filter(client_id=instance.pk))
+
+
+def _invalidate_after_commit(tokens: QuerySet[AuthToken]) -> None:
+    """Mark the cached entries of ``tokens`` stale once the change has committed, a batch
+    per cache round trip (a client may have many live tokens)."""
+
+    def invalidate() -> None:
+        digests = tokens.values_list("digest", flat=True).iterator()
+        while batch := list(islice(digests, INVALIDATE_BATCH)):
+            cache.invalidate(batch)
+
+    transaction.on_commit(invalidate, using=router.db_for_write(AuthToken))

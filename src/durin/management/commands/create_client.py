@@ -1,21 +1,15 @@
 from __future__ import annotations
 
 from argparse import BooleanOptionalAction
-from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import router, transaction
 
-from durin import cache
-from durin.models import AuthToken, Client
+from durin.models import Client
 from durin.serializers import ClientSerializer
 from durin.text import storable
-
-#: Tokens whose cached entries are marked stale per cache round trip, after an update.
-INVALIDATE_BATCH = 1000
 
 
 def _problems(errors: dict[str, Any]) -> str:
@@ -117,14 +111,6 @@ class Command(BaseCommand):
                 setattr(client, field, value)
             self.full_clean(client, f"update client {name!r}")
             client.save(update_fields=list(serializer.validated_data))
-            # Cached tokens carry their client's fields: make every process read the new ones.
-            digests = (
-                AuthToken.objects.using(using)
-                .live()
-                .filter(client=client)
-                .values_list("digest", flat=True)
-            )
-            transaction.on_commit(lambda: self.invalidate(digests.iterator()), using=using)
         self.stdout.write(self.style.SUCCESS(f"Client {name} updated!"))
 
     @staticmethod
@@ -135,7 +121,3 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(f"Can't {doing}!\n{_problems(exc.message_dict)}") from None
 
-    @staticmethod
-    def invalidate(digests: Iterator[str]) -> None:
-        while batch := list(islice(digests, INVALIDATE_BATCH)):
-            cache.invalidate(batch)
