@@ -171,7 +171,7 @@ def test_an_existing_name_without_update_still_fails_and_changes_nothing():
     call_command("create_client", "web", "--token-ttl", "2 00:00:00")
     with pytest.raises(CommandError, match="name: client with this name already exists") as e:
         call_command("create_client", "web", "--token-ttl", "9 00:00:00")
-    assert "To change client 'web', add --update." in str(e.value)
+    assert "To change client 'web', run: create_client web --update ..." in str(e.value)
     assert fields("web")["token_ttl"] == timedelta(days=2)
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 REFUSAL = (
     "The client 'legacy' cannot issue tokens: its token_ttl is 0:00:00, so every token "
-    "would be expired when issued. Give it a positive token_ttl."
+    "would be expired when issued. Give it a token_ttl of at least one second."
 )
 
 

@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -150,12 +150,19 @@ class AuthTokenAdmin(admin.ModelAdmin):
         return obj.has_expired
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
-        """The user's ``USERNAME_FIELD`` and, when the user model has one, its email field."""
+        """The user's ``USERNAME_FIELD`` (the list shows it anyway) and, when the user model has
+        one and the staff member may view users, its email field: a search answers whether an
+        address starts with what was typed."""
         user_model = get_user_model()
         names = [user_model.USERNAME_FIELD]
         email = getattr(user_model, "get_email_field_name", lambda: None)()
+        opts = user_model._meta
+        may_view_users = any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change")
+        )
         try:
-            if email and email not in names:
+            if email and email not in names and may_view_users:
                 user_model._meta.get_field(email)
                 names.append(email)
         except FieldDoesNotExist:

@@ -14,7 +14,7 @@ W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check)
 W003  CachedTokenAuthentication on a cache that other processes cannot see (deploy only).
 W004  REST_DURIN has a key durin does not know (a typo?).
 W005  Both TokenAuthentication and CachedTokenAuthentication are default classes.
-W006  A client's token_ttl is zero or negative, so logins through it are refused (database check).
+W006  A client's token_ttl or max_token_lifetime is under a second (database check).
 W007  REFRESH_TOKEN_ON_LOGIN is True: it has nothing to renew in durin 2.
 
 Only checks about production deployment are tagged ``deploy`` (``check --deploy``); an
@@ -36,7 +36,7 @@ from django.utils.module_loading import import_string
 from . import crypto
 from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 from .settings import DEFAULTS, durin_settings
-from .validators import MAX_TOKEN_TTL
+from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL
 
 AUTH_CLASSES = ("durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication")
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
@@ -68,8 +68,8 @@ def _is(*types: type) -> Callable[[Any], bool]:
 #: What each setting must be, in words for the message, and as a test.
 EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "DEFAULT_TOKEN_TTL": (
-        f"a positive timedelta of at most {MAX_TOKEN_TTL.days} days",
-        lambda v: isinstance(v, timedelta) and timedelta(0) < v <= MAX_TOKEN_TTL,
+        f"a timedelta of at least one second and at most {MAX_TOKEN_TTL.days} days",
+        lambda v: isinstance(v, timedelta) and MIN_TOKEN_TTL <= v <= MAX_TOKEN_TTL,
     ),
     "TOKEN_CHARACTER_LENGTH": ("an integer", _int(1)),
     "USER_SERIALIZER": (
@@ -413,6 +413,8 @@ def check_token_lifetimes(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """``durin.W006``, a database check: 1.1.0's ``create_client`` stored a zero lifetime."""
+    from django.db.models import Q
+
     from .models import Client
 
     if not databases:
@@ -423,7 +425,9 @@ def check_token_lifetimes(
                 name
                 for db in databases
                 for name in Client.objects.using(db)
-                .filter(token_ttl__lte=timedelta(0))
+                .filter(
+                    Q(token_ttl__lt=MIN_TOKEN_TTL) | Q(max_token_lifetime__lt=MIN_TOKEN_TTL)
+                )
                 .values_list("name", flat=True)
             }
         )
@@ -431,10 +435,11 @@ def check_token_lifetimes(
         return []
     return [
         Warning(
-            f"The client {name!r} has a token_ttl of zero or less: every token it issued "
-            "would be expired at once, so logins through it are refused.",
-            hint=f"Give it a lifetime: python manage.py create_client {name} --update "
-            '--token-ttl "1 00:00:00" (or edit it in the admin).',
+            f"The client {name!r} has a token_ttl or max_token_lifetime under one second: "
+            "every token it issued would be expired at once, so logins through it are "
+            "refused.",
+            hint=f"Give it lifetimes: python manage.py create_client {name} --update "
+            '--token-ttl "1 00:00:00" --max-token-lifetime none (or edit it in the admin).',
             id="durin.W006",
         )
         for name in names

@@ -29,7 +29,7 @@ from .models import AuthToken, AuthTokenQuerySet, Client
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
 from .text import printable
-from .validators import MAX_TOKEN_TTL
+from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -48,16 +48,19 @@ class CredentialsChanged(Exception):
 
 
 class UnusableClient(ValueError):
-    """The client's ``token_ttl`` is not positive: every token it issued would be born expired.
+    """The client's ``token_ttl`` or ``max_token_lifetime`` is under ``MIN_TOKEN_TTL``:
+    every token it issued would be (nearly) expired when issued.
 
     1.1.0's ``create_client`` stored a zero ``token_ttl`` when ``--token-ttl`` was left out.
     """
 
     def __init__(self, client: Client) -> None:
+        ttl = client.token_ttl
+        field = "token_ttl" if ttl is None or ttl < MIN_TOKEN_TTL else "max_token_lifetime"
         super().__init__(
-            f"The client {client.name!r} cannot issue tokens: its token_ttl is "
-            f"{client.token_ttl}, so every token would be expired when issued. "
-            "Give it a positive token_ttl."
+            f"The client {client.name!r} cannot issue tokens: its {field} is "
+            f"{getattr(client, field)}, so every token would be expired when issued. "
+            f"Give it a {field} of at least one second."
         )
 
 
@@ -159,12 +162,13 @@ def _bounded(duration: timedelta | None) -> timedelta | None:
 
 
 def token_lifetime(client: Client) -> timedelta:
-    """``client.token_ttl``; ``UnusableClient`` if it is not positive.
+    """``client.token_ttl``; ``UnusableClient`` if it or the client's
+    ``max_token_lifetime`` is under ``MIN_TOKEN_TTL`` (a row the validators never saw).
 
     The one place that decides: every issue and renewal gets its lifetime here.
     """
-    ttl = client.token_ttl
-    if ttl is None or ttl <= timedelta(0):
+    ttl, cap = client.token_ttl, client.max_token_lifetime
+    if ttl is None or ttl < MIN_TOKEN_TTL or (cap is not None and cap < MIN_TOKEN_TTL):
         raise UnusableClient(client)
     return _bounded(ttl)
 

@@ -38,9 +38,12 @@ def validate_throttle_rate(rate: str) -> None:
 #: (year 9999) when added to now.
 MAX_TOKEN_TTL = timedelta(days=36500)
 
+#: The shortest: a token must outlive the response that carries it.
+MIN_TOKEN_TTL = timedelta(seconds=1)
+
 
 def validate_positive_duration(value: timedelta) -> None:
-    """A token lifetime: more than zero, at most ``MAX_TOKEN_TTL``.
+    """A token lifetime: at least ``MIN_TOKEN_TTL``, at most ``MAX_TOKEN_TTL``.
 
     Its name is kept for the migrations that reference it; the upper bound keeps
     ``now + lifetime`` a date, so a client cannot make every login a 500.
@@ -49,6 +52,10 @@ def validate_positive_duration(value: timedelta) -> None:
         return
     if value <= timedelta(0):
         raise ValidationError("The duration must be positive.", code="non_positive_duration")
+    if value < MIN_TOKEN_TTL:
+        raise ValidationError(
+            "The duration must be at least one second.", code="duration_too_short"
+        )
     if value > MAX_TOKEN_TTL:
         raise ValidationError(
             "The duration must be at most %(max)s days.",

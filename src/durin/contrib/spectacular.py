@@ -205,14 +205,18 @@ class LoginViewSchema(_DurinViewSchema):
                 400: OpenApiResponse(
                     DurinLoginErrorSerializer,
                     description="Bad credentials (one answer for all of them, and the same "
-                    "when a client that refuses logins at its session limit is full), or no "
-                    "such client.",
+                    "when a client that refuses logins at its session limit is full), no "
+                    "such client, or a client that cannot issue tokens (a lifetime under one "
+                    "second).",
                 ),
                 415: _error("A content type or charset the API does not read."),
                 429: _error("Too many failed logins for this address and username."),
             },
         )
     }
+
+
+UNUSABLE_CLIENT = "The token's client cannot issue tokens (a lifetime under one second)."
 
 
 class RefreshViewSchema(_TokenViewSchema):
@@ -224,7 +228,11 @@ class RefreshViewSchema(_TokenViewSchema):
             "plus its client's token lifetime (never past the longest life the client allows "
             "a token), and answers the new expiry.",
             request=None,
-            responses={200: DurinExpirySerializer, 401: UNAUTHENTICATED},
+            responses={
+                200: DurinExpirySerializer,
+                400: _error(UNUSABLE_CLIENT),
+                401: UNAUTHENTICATED,
+            },
         )
     }
 
@@ -314,7 +322,10 @@ class APIAccessTokenViewSchema(_TokenViewSchema):
             request=None,
             responses={
                 201: DurinIssuedAPIAccessTokenSerializer,
-                400: _error("An API key was already issued to you: delete it first."),
+                400: _error(
+                    "An API key was already issued to you: delete it first; or the API-key "
+                    "client cannot issue tokens (a lifetime under one second)."
+                ),
                 401: UNAUTHENTICATED,
                 404: _error("API access is not enabled."),
             },

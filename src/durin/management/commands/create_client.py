@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shlex
 from argparse import BooleanOptionalAction
 from typing import Any
 
@@ -84,7 +85,7 @@ class Command(BaseCommand):
         if not serializer.is_valid():
             problems = _problems(serializer.errors)
             if any(e.code == "unique" for e in serializer.errors.get("name", [])):
-                problems += f"\nTo change client {name!r}, add --update."
+                problems += self.update_hint(name)
             raise CommandError(f"Can't create client!\n{problems}")
         client = Client(**serializer.validated_data)
         self.full_clean(client, "create client")
@@ -112,6 +113,15 @@ class Command(BaseCommand):
             self.full_clean(client, f"update client {name!r}")
             client.save(update_fields=list(serializer.validated_data))
         self.stdout.write(self.style.SUCCESS(f"Client {name} updated!"))
+
+    @staticmethod
+    def update_hint(name: str) -> str:
+        """How to change the client that took ``name``: DRF trims the name, and MariaDB's
+        collation may match one that differs in case, so the command names that client."""
+        taken = Client.objects.filter(name=name.strip()).values_list("name", flat=True).first()
+        if taken is None:
+            return ""
+        return f"\nTo change client {taken!r}, run: create_client {shlex.quote(taken)} --update ..."
 
     @staticmethod
     def full_clean(client: Client, doing: str) -> None:

@@ -1,8 +1,9 @@
-"""Attacker's pass over issue 9 (CONTRACT §13, §12, §4): each test states a promise the change
-breaks. They fail on purpose until the code is fixed; nothing here changes the code."""
+"""Regressions from the attacker's pass over the adoption work (CONTRACT §13, §12, §4): each
+test states a promise that pass found broken."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -14,7 +15,7 @@ from django.core.management.base import CommandError
 from django.test import Client as BrowserClient
 from django.urls import reverse
 
-from durin.models import AuthToken
+from durin.models import AuthToken, Client
 
 from .conftest import PASSWORD, auth_header
 
@@ -47,7 +48,7 @@ def test_a_client_whose_max_token_lifetime_is_not_positive_is_refused_like_a_zer
 ):
     """A row written without validation (as 1.1.0's zero token_ttl was): ``token_lifetime``
     checks only ``token_ttl``, ``expiry_for`` then caps the expiry at ``created + cap``, and
-    the login answers 200 with a token that is expired when issued. W006 says nothing."""
+    the login answers 200 with a token that is expired when issued. W006 said nothing."""
     from durin.checks import check_token_lifetimes
 
     make_client("capped", max_token_lifetime=cap)
@@ -101,23 +102,26 @@ def test_staff_who_may_not_view_users_cannot_read_their_email_through_the_token_
     assert f"/admin/durin/authtoken/{bobs.pk}/change/" not in page.content.decode()
 
 
-# --- 3. create_client's "add --update" hint leads nowhere -----------------------------------
+# --- 3. create_client's "--update" hint must name the client that took the name -----------
 
 
 @pytest.mark.parametrize("near", ["web ", "WEB"])
-def test_the_add_update_hint_of_create_client_works_when_followed(near):
+def test_the_update_hint_of_create_client_works_when_followed(near):
     """DRF trims ``"web "`` to ``web`` (every database), and MariaDB's collation finds ``web``
-    for ``WEB``: the create fails with "To change client 'web ', add --update.", and the
-    --update it recommends answers "no client has that name (leave out --update to create
-    it)". §13: ``create_client NAME --update`` changes an existing client."""
+    for ``WEB``: the refusal must name the client that took the name, and the --update it
+    recommends must change that client. §13: ``create_client NAME --update``."""
     call_command("create_client", "web", stdout=StringIO())
     try:
         call_command("create_client", near, stdout=StringIO())
     except CommandError as refused:
-        if "add --update" in str(refused):
-            call_command(
-                "create_client", near, "--update", "--token-ttl", "2 00:00:00", stdout=StringIO()
-            )
+        hint = re.search(r"run: create_client (\S+) --update", str(refused))
+        assert hint, str(refused)
+        call_command(
+            "create_client", hint[1], "--update", "--token-ttl", "2 00:00:00", stdout=StringIO()
+        )
+        assert Client.objects.get(name="web").token_ttl == timedelta(days=2)
+    else:  # SQLite and PostgreSQL tell WEB from web: a second client
+        assert near == "WEB" and Client.objects.count() == 2
 
 
 # --- 4. The schema does not document the new 400s --------------------------------------------
