@@ -59,9 +59,7 @@ def test_a_client_whose_max_token_lifetime_is_not_positive_is_refused_like_a_zer
 
 
 @pytest.mark.parametrize("option", ["--token-ttl", "--max-token-lifetime"])
-def test_create_client_does_not_make_a_client_whose_every_token_is_born_expired(
-    api, user, option
-):
+def test_create_client_does_not_make_a_client_whose_every_token_is_born_expired(api, user, option):
     """Validation accepts any positive duration, so ``create_client x --token-ttl
     00:00:00.000001`` (or the same cap) succeeds and every login through it answers 200 with a
     token the next request calls expired: the zero-lifetime refusal is bypassed by 1 µs."""
@@ -152,4 +150,3 @@ def schema(settings):
         return SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
 
     return generate
-

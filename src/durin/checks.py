@@ -425,9 +425,7 @@ def check_token_lifetimes(
                 name
                 for db in databases
                 for name in Client.objects.using(db)
-                .filter(
-                    Q(token_ttl__lt=MIN_TOKEN_TTL) | Q(max_token_lifetime__lt=MIN_TOKEN_TTL)
-                )
+                .filter(Q(token_ttl__lt=MIN_TOKEN_TTL) | Q(max_token_lifetime__lt=MIN_TOKEN_TTL))
                 .values_list("name", flat=True)
             }
         )

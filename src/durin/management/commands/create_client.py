@@ -130,4 +130,3 @@ class Command(BaseCommand):
             client.full_clean()
         except ValidationError as exc:
             raise CommandError(f"Can't {doing}!\n{_problems(exc.message_dict)}") from None
-
