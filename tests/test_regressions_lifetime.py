@@ -1,4 +1,4 @@
-"""Attack (§12 "Bounded ... never a 500"): ``_bounded`` caps a stored duration from above
+"""Attack (§12 "Bounded ... never a 500"): ``bounded_duration`` caps a stored duration from above
 only; a Client row written around validation with a huge *negative* token_ttl or
 max_token_lifetime makes every login (and every use) an OverflowError."""
 

@@ -187,7 +187,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         if cached is not None and cached.expiry > now:
             # A sliding token due for its write (its entry outlived the moment it was
             # meant to end) is read again from the database, which writes it.
-            if not (cached.client.auto_refresh and services.use_due(cached, now)):
+            if not (cached.client.auto_refresh and cached.use_due(now)):
                 cached._durin_cached = True  # type: ignore[attr-defined]
                 return cached
         auth_token = super().get_token(digest)

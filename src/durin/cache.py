@@ -325,11 +325,9 @@ def store(token: AuthToken, generation: str) -> None:
     due for a write: a cache hit never writes. For other clients ``last_used`` is
     written on the next cache miss, so it lags by up to ``TOKEN_CACHE_TIMEOUT``.
     """
-    from .services import use_interval  # services imports this module
-
     now = timezone.now()
     seconds = [durin_settings.TOKEN_CACHE_TIMEOUT, (token.expiry - now).total_seconds()]
-    interval = use_interval(token)
+    interval = token.use_interval
     if token.client.auto_refresh and interval is not None and token.last_used is not None:
         seconds.append(interval - (now - token.last_used).total_seconds())
     timeout = math.floor(min(seconds))

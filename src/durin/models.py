@@ -1,4 +1,5 @@
-"""``Client`` (an API consumer with its own token rules) and ``AuthToken`` (a digest, never a token)."""
+"""``Client`` (an API consumer with its own token rules) and ``AuthToken`` (a digest, never
+a token)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .constants import DIGEST_LENGTH, USER_AGENT_MAX_LENGTH
+from .settings import durin_settings
 from .text import time_left
-from .validators import default_token_ttl, validate_positive_duration, validate_throttle_rate
+from .validators import (
+    bounded_duration,
+    default_token_ttl,
+    validate_positive_duration,
+    validate_throttle_rate,
+)
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -161,6 +168,26 @@ class AuthToken(models.Model):
     @property
     def has_expired(self) -> bool:
         return timezone.now() >= self.expiry
+
+    @property
+    def use_interval(self) -> float | None:
+        """Seconds between two writes of this token's use; ``None``: never written.
+
+        ``MIN_REFRESH_INTERVAL``, but for a sliding client at most half its ``token_ttl``,
+        so that a token in steady use is always extended before it expires.
+        """
+        interval = durin_settings.MIN_REFRESH_INTERVAL
+        client = self.client
+        if interval is None or not client.auto_refresh:
+            return interval
+        return min(interval, bounded_duration(client.token_ttl).total_seconds() / 2)
+
+    def use_due(self, now: datetime) -> bool:
+        """Whether this token's use should be written now (see ``use_interval``)."""
+        interval = self.use_interval
+        if interval is None:
+            return False
+        return self.last_used is None or (now - self.last_used).total_seconds() >= interval
 
     @property
     def expires_in(self) -> str:

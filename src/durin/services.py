@@ -29,7 +29,7 @@ from .models import AuthToken, AuthTokenQuerySet, Client
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
 from .text import printable
-from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL
+from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL, bounded_duration
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -152,15 +152,6 @@ def _checked_ttl(delta_ttl: timedelta) -> timedelta:
     return delta_ttl
 
 
-def _bounded(duration: timedelta | None) -> timedelta | None:
-    """A stored duration within ``MAX_TOKEN_TTL`` either way.
-
-    Validation refuses larger ones; a row written around it (``Client.objects.create``,
-    ``update()``) must not turn every login or request into an ``OverflowError``.
-    """
-    return None if duration is None else max(min(duration, MAX_TOKEN_TTL), -MAX_TOKEN_TTL)
-
-
 def token_lifetime(client: Client) -> timedelta:
     """``client.token_ttl``; ``UnusableClient`` if it or the client's
     ``max_token_lifetime`` is under ``MIN_TOKEN_TTL`` (a row the validators never saw).
@@ -170,15 +161,15 @@ def token_lifetime(client: Client) -> timedelta:
     ttl, cap = client.token_ttl, client.max_token_lifetime
     if ttl is None or ttl < MIN_TOKEN_TTL or (cap is not None and cap < MIN_TOKEN_TTL):
         raise UnusableClient(client)
-    return _bounded(ttl)
+    return bounded_duration(ttl)
 
 
 def expiry_for(
     client: Client, start: datetime, created: datetime, ttl: timedelta | None = None
 ) -> datetime:
     """``start`` + the client's ``token_ttl`` (or ``ttl``), capped by ``max_token_lifetime``."""
-    expiry = start + (token_lifetime(client) if ttl is None else _bounded(ttl))
-    lifetime = _bounded(client.max_token_lifetime)
+    expiry = start + (token_lifetime(client) if ttl is None else bounded_duration(ttl))
+    lifetime = bounded_duration(client.max_token_lifetime)
     return expiry if lifetime is None else min(expiry, created + lifetime)
 
 
@@ -321,27 +312,6 @@ def renew_token(
     return new_expiry
 
 
-def use_interval(token: AuthToken) -> float | None:
-    """Seconds between two writes of ``token``'s use; ``None``: never written.
-
-    ``MIN_REFRESH_INTERVAL``, but for a sliding client at most half its ``token_ttl``,
-    so that a token in steady use is always extended before it expires.
-    """
-    interval = durin_settings.MIN_REFRESH_INTERVAL
-    client = token.client
-    if interval is None or not client.auto_refresh:
-        return interval
-    return min(interval, _bounded(client.token_ttl).total_seconds() / 2)
-
-
-def use_due(token: AuthToken, now: datetime) -> bool:
-    """Whether ``token``'s use should be written now (see ``use_interval``)."""
-    interval = use_interval(token)
-    if interval is None:
-        return False
-    return token.last_used is None or (now - token.last_used).total_seconds() >= interval
-
-
 def record_use(token: AuthToken, now: datetime) -> bool:
     """Note that ``token`` was used: ``last_used`` and, for ``auto_refresh`` clients, expiry.
 
@@ -349,9 +319,9 @@ def record_use(token: AuthToken, now: datetime) -> bool:
     processes: the UPDATE only matches a row whose ``last_used`` is that old.
     Returns whether it wrote.
     """
-    if not use_due(token, now):
+    if not token.use_due(now):
         return False
-    due_before = now - timedelta(seconds=use_interval(token) or 0)
+    due_before = now - timedelta(seconds=token.use_interval or 0)
     changes: dict[str, Any] = {"last_used": now}
     client = token.client
     if client.auto_refresh:

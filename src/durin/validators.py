@@ -62,3 +62,12 @@ def validate_positive_duration(value: timedelta) -> None:
             code="duration_too_long",
             params={"max": MAX_TOKEN_TTL.days},
         )
+
+
+def bounded_duration(duration: timedelta | None) -> timedelta | None:
+    """A stored duration within ``MAX_TOKEN_TTL`` either way.
+
+    Validation refuses larger ones; a row written around it (``Client.objects.create``,
+    ``update()``) must not turn every login or request into an ``OverflowError``.
+    """
+    return None if duration is None else max(min(duration, MAX_TOKEN_TTL), -MAX_TOKEN_TTL)
