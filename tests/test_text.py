@@ -67,5 +67,6 @@ def test_every_second_of_a_day_says_one_or_two_whole_units():
 
 def test_time_left_is_translated():
     with translation.override("fr"):
-        assert time_left(timedelta(days=730)) == "2 ans"
+        # Django's French says "2 ans" since 5.0, "2 années" before.
+        assert time_left(timedelta(days=730)) in {"2 ans", "2 années"}
         assert time_left(timedelta(hours=36)) == "1 jour, 12 heures"
