@@ -19,7 +19,7 @@ class DurinConfig(AppConfig):
 
         from . import cache as token_cache
         from . import checks as durin_checks
-        from . import login_throttle, receivers
+        from . import login_throttle, lookup, receivers
         from .models import AuthToken, Client
         from .settings import reload_durin_settings
 
@@ -27,6 +27,7 @@ class DurinConfig(AppConfig):
         setting_changed.connect(
             token_cache.reset_namespaces, dispatch_uid="durin.reset_cache_namespaces"
         )
+        setting_changed.connect(lookup.forget, dispatch_uid="durin.forget_compiled_lookups")
         post_delete.connect(
             receivers.invalidate_deleted_token,
             sender=AuthToken,

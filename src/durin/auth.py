@@ -17,7 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import cache, crypto, legacy, reporting, services
+from . import cache, crypto, legacy, lookup, reporting, services
 from .constants import MAX_TOKEN_LENGTH
 from .models import AuthToken
 from .settings import durin_settings
@@ -132,14 +132,9 @@ class TokenAuthentication(BaseAuthentication):
     @classmethod
     def get_token(cls, digest: str) -> AuthToken | None:
         """The token with this digest, its user and client joined in the same query."""
-        related = {"user", "client"}
-        extra = durin_settings.AUTHTOKEN_SELECT_RELATED_LIST
-        if isinstance(extra, (list, tuple)):
-            related.update(extra)
-        try:
-            return AuthToken.objects.select_related(*related).get(digest=digest)
-        except AuthToken.DoesNotExist:
-            return None
+        return lookup.find(
+            digest, lookup.related_list(durin_settings.AUTHTOKEN_SELECT_RELATED_LIST)
+        )
 
     @classmethod
     def record_use(cls, auth_token: AuthToken, now: datetime) -> None:

@@ -1,0 +1,112 @@
+"""The token lookup by digest, compiled once per database connection.
+
+``AuthToken.objects.select_related(...).get(digest=...)`` spends most of its time in
+Python: Django compiles the same three-table statement, works out its converters and
+related-object populators on every call, then the database answers in a fraction of
+that. Here the statement is compiled by Django's own compiler once per connection (so
+per thread, as connections are) and select-related list, and each request only runs it
+and turns the row into instances the way ``QuerySet`` does: converters, then
+``Model.from_db`` for the token and each joined model. The result is the same instances,
+the same single query, the same init signals.
+
+Anything the compiled form cannot stand for (a statement whose parameters are not just
+the digest, composite keys) is looked up through the ORM instead, every time.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connections, router
+from django.db.models.query import get_related_populators
+
+from .models import AuthToken
+
+#: Stands for the digest while compiling; no digest (64 hex digits) can look like it.
+_PLACEHOLDER = "durin:digest"
+
+
+class Uncompilable(Exception):
+    """The statement needs the ORM on every call."""
+
+
+class Lookup:
+    """The compiled ``SELECT`` of one token by digest, with the related models joined."""
+
+    def __init__(self, alias: str, related: tuple[str, ...]) -> None:
+        queryset = AuthToken.objects.db_manager(alias).select_related(*related)
+        compiler = queryset.filter(digest=_PLACEHOLDER).query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        if list(params) != [_PLACEHOLDER] or compiler.annotation_col_map:
+            raise Uncompilable(sql)
+        columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
+        has_composite = getattr(compiler, "has_composite_fields", None)  # Django >= 5.2
+        if has_composite is not None and has_composite(columns):
+            raise Uncompilable(sql)
+        klass_info = compiler.klass_info
+        first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self.alias = alias
+        self.sql = sql
+        self.compiler = compiler
+        self.converters = compiler.get_converters(columns)
+        self.token_slice = slice(first, last)
+        self.token_fields = [selected[0].target.attname for selected in compiler.select[first:last]]
+        self.populators = get_related_populators(klass_info, compiler.select, alias)
+
+    def fetch(self, digest: str) -> AuthToken | None:
+        with self.compiler.connection.cursor() as cursor:
+            cursor.execute(self.sql, (digest,))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if self.converters:
+            (row,) = self.compiler.apply_converters((row,), self.converters)
+        token = AuthToken.from_db(self.alias, self.token_fields, row[self.token_slice])
+        for populator in self.populators:
+            populator.populate(row, token)
+        return token
+
+
+#: connection -> {select_related list: Lookup, or None where the ORM must do it}
+_lookups: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Lookup | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def related_list(extra: Any) -> tuple[str, ...]:
+    """``user`` and ``client`` always, then ``AUTHTOKEN_SELECT_RELATED_LIST``'s extras."""
+    names = ["user", "client"]
+    if isinstance(extra, (list, tuple)):
+        names += [name for name in extra if name not in names]
+    return tuple(names)
+
+
+def find(digest: str, related: tuple[str, ...]) -> AuthToken | None:
+    """The token with this digest and its ``related`` models, in one query, or ``None``."""
+    alias = router.db_for_read(AuthToken)
+    connection = connections[alias]
+    compiled = _lookups.setdefault(connection, {})
+    try:
+        lookup = compiled[related]
+    except KeyError:
+        try:
+            lookup = compiled[related] = Lookup(alias, related)
+        except Uncompilable:
+            lookup = compiled[related] = None
+    if lookup is None:
+        return _orm_find(alias, digest, related)
+    return lookup.fetch(digest)
+
+
+def _orm_find(alias: str, digest: str, related: Iterable[str]) -> AuthToken | None:
+    try:
+        return AuthToken.objects.using(alias).select_related(*related).get(digest=digest)
+    except AuthToken.DoesNotExist:
+        return None
+
+
+def forget(**kwargs: Any) -> None:
+    """``setting_changed`` receiver: compile again under the new settings."""
+    _lookups.clear()
