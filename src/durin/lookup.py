@@ -15,6 +15,7 @@ the digest, composite keys) is looked up through the ORM instead, every time.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -47,13 +48,20 @@ class Lookup:
             raise Uncompilable(sql)
         klass_info = compiler.klass_info
         first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        self.alias = alias
+        token_fields = [selected[0].target.attname for selected in compiler.select[first:last]]
+        # Django >= 6.1 gives querysets a fetch mode, which instances and populators carry.
+        fetch_mode = getattr(queryset, "_fetch_mode", None)
+        if getattr(fetch_mode, "track_peers", False):
+            raise Uncompilable(sql)
+        with_mode = {} if fetch_mode is None else {"fetch_mode": fetch_mode}
         self.sql = sql
         self.compiler = compiler
         self.converters = compiler.get_converters(columns)
         self.token_slice = slice(first, last)
-        self.token_fields = [selected[0].target.attname for selected in compiler.select[first:last]]
-        self.populators = get_related_populators(klass_info, compiler.select, alias)
+        self.build_token = functools.partial(AuthToken.from_db, alias, token_fields, **with_mode)
+        self.populators = get_related_populators(
+            klass_info, compiler.select, alias, *with_mode.values()
+        )
 
     def fetch(self, digest: str) -> AuthToken | None:
         with self.compiler.connection.cursor() as cursor:
@@ -63,7 +71,7 @@ class Lookup:
             return None
         if self.converters:
             (row,) = self.compiler.apply_converters((row,), self.converters)
-        token = AuthToken.from_db(self.alias, self.token_fields, row[self.token_slice])
+        token = self.build_token(row[self.token_slice])
         for populator in self.populators:
             populator.populate(row, token)
         return token
