@@ -3,7 +3,8 @@
 The tests play several processes in one: durin's per-process state (whether the process saw
 the cache fail, the markers it owes, when it next proves the cache writable) is swapped in
 and out, and a process *cut off* gets a cache that fails every call, as through a network
-partition, while the others reach the real one (local memory or Redis, as the run's).
+partition, while the others reach the real one (local memory or Redis, as the run's). The
+last two run two threads of one process.
 
 Two things hold the guarantee (``durin.cache``): the new generation that a process draws when
 the cache answers it again, which no entry written before carries, and the stale markers that
@@ -16,6 +17,7 @@ generation: a read replica that lags.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import override_settings
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from durin import cache as token_cache
 from durin.auth import CachedTokenAuthentication
@@ -214,6 +217,104 @@ def test_a_revocation_outlives_a_lagging_read_replica(processes, tokens, api, ca
             assert Outage.failing == (cache == "down")
             a.cut_off = False
             assert status(api, kept) == 200  # the cache answers: a writes what it owes
+            assert status(api, revoked) == 200  # from the replica, which lags
+        replicate()
+        for process in (a, Process()):
+            with processes.running(process):
+                assert status(api, revoked) == 401
+
+
+class HeldWrites:
+    """The real cache, except that the writes of the thread named ``ending`` wait for
+    ``released``; while they wait, the calls of the threads in ``refused`` fail, as a flaky
+    connection does."""
+
+    def __init__(self, real_backend) -> None:
+        self.real_backend = real_backend
+        self.writing, self.released = threading.Event(), threading.Event()
+        self.refused: set[str] = set()
+
+    def __call__(self) -> HeldWrites:
+        return self
+
+    def __getattr__(self, name: str):
+        method = getattr(self.real_backend(), name)
+
+        def call(*args, **kwargs):
+            thread = threading.current_thread().name
+            if thread == "ending" and name in ("set", "set_many"):
+                self.writing.set()
+                assert self.released.wait(timeout=10)
+            elif thread in self.refused and self.writing.is_set() and not self.released.is_set():
+                raise ConnectionError("cache is down")
+            return method(*args, **kwargs)
+
+        return call
+
+
+@contextmanager
+def ending_the_outage(processes: Processes, token: AuthToken) -> Iterator[HeldWrites]:
+    """A request on ``token`` in another thread of the current process ends the outage; the
+    body runs while its writes are held."""
+    real_backend = processes.real_backend
+    held = processes.real_backend = HeldWrites(real_backend)
+    statuses: list[int] = []
+
+    def request() -> None:
+        try:
+            statuses.append(status(APIClient(), token))
+        finally:
+            connections.close_all()
+
+    ending = threading.Thread(target=request, name="ending")
+    ending.start()
+    try:
+        assert held.writing.wait(timeout=10)
+        yield held
+    finally:
+        held.released.set()
+        ending.join(timeout=20)
+        processes.real_backend = real_backend
+    assert statuses == [200]
+
+
+def test_a_thread_reading_while_another_ends_the_outage_trusts_nothing_from_before(
+    processes, tokens, api
+):
+    """Two threads of the process that revoked during the outage. The first call the cache
+    answers writes the owed marker and the new generation; a request on another thread reads
+    the cache before those writes land, and must not trust the revoked token's old entry.
+    Holds by the outage lasting, for the whole process, until both writes are made."""
+    kept, revoked = tokens
+    a = Process()
+    with processes.running(a):
+        assert status(api, revoked) == 200  # cached before the outage
+        a.cut_off = True
+        logout(api, revoked)
+        a.cut_off = False
+        with ending_the_outage(processes, kept):
+            assert status(api, revoked) == 401
+        assert status(api, revoked) == 401
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_a_revocation_refused_while_the_outage_ends_is_written_when_the_cache_answers(
+    processes, tokens, api
+):
+    """While one thread ends the outage, a logout on another thread cannot write its marker:
+    the outage goes on, so that the next call the cache answers writes it. Without it, a
+    lagging replica's answer would be cached with the new generation (see above)."""
+    kept, revoked = tokens
+    a = Process()
+    with override_settings(DATABASE_ROUTERS=[f"{__name__}.ReadsFromTheReplica"]):
+        replicate()
+        with processes.running(a):
+            a.cut_off = True
+            assert status(api, kept) == 200  # from the database: the outage begins
+            a.cut_off = False
+            with ending_the_outage(processes, kept) as held:
+                held.refused.add(threading.current_thread().name)
+                logout(api, revoked)
             assert status(api, revoked) == 200  # from the replica, which lags
         replicate()
         for process in (a, Process()):
