@@ -147,6 +147,16 @@ class Received:
         self.calls.append(kwargs)
 
 
+class BrokenCache:
+    """A cache that fails every call, as an unreachable server does."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise ConnectionError("cache is down")
+
+        return fail
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

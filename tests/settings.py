@@ -68,6 +68,14 @@ elif DB == "mysql":
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
+# A read replica, for the tests that route reads to one and copy rows to it late, as a lagging
+# replica would. pytest-django creates its test database only when a test asks for it.
+if DB in ("postgres", "mysql"):
+    _replica_test_name = DATABASES["default"]["TEST"]["NAME"] + "_replica"
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"NAME": _replica_test_name}}
+else:
+    DATABASES["replica"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+
 CACHE = os.environ.get("DURIN_TEST_CACHE", "locmem")
 if CACHE == "redis":
     CACHES = {

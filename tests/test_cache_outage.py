@@ -9,17 +9,9 @@ from django.urls import reverse
 
 from durin import cache as token_cache
 
-from .conftest import auth_header
+from .conftest import BrokenCache, auth_header
 
 pytestmark = pytest.mark.django_db
-
-
-class BrokenCache:
-    def __getattr__(self, name):
-        def fail(*args, **kwargs):
-            raise ConnectionError("cache is down")
-
-        return fail
 
 
 def test_outage_falls_back_to_the_database_with_one_warning(

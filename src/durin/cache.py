@@ -13,15 +13,25 @@ revoked token back. A stale entry sends lookups to the database until it times o
 Cache failures never fail a request: reads fall back to the database, with one
 warning per outage on the ``durin`` logger. A revocation made during an outage
 cannot write its marker, while the entry it should cover may survive the outage
-(a stalled or partitioned Redis keeps its data). Two things keep such an entry
-from ever being trusted again:
+(a stalled or partitioned Redis keeps its data). So the process remembers the
+markers it owes, and the first of its calls that the cache answers again writes,
+in this order:
 
-- the process remembers the markers it could not write and writes them as soon as
-  the cache answers again;
-- every entry carries the cache's *generation*, a random value kept in the cache
-  itself and read in the same round trip as the entry. A process that sees the
-  cache come back draws a new generation, so entries written before the outage
-  are trusted by no process, including processes that never saw the outage.
+- the owed markers;
+- a new *generation*. Every entry carries the generation its reader found in the
+  cache, in the same round trip as the entry and before reading the database, and
+  no process trusts an entry that carries an older one, including processes that
+  never saw the outage.
+
+The generation alone covers every entry written, and every database read made,
+before the revocation. The owed markers cover a reader that finds the new
+generation while its database still answers as before the revocation: a read
+replica that lags, or a transaction whose snapshot is older. It would cache the
+revoked token under the new generation, for every process, long after its
+database caught up; the marker, there first, makes its ``cache.add`` fail, as a
+marker written at once does outside an outage. Until both writes are made, the
+outage goes on for every call of the process: one whose read may have come
+before them trusts no entry.
 
 A cache that answers reads but refuses writes (a Redis replica after a failover,
 ``MISCONF``, ``NOREPLICAS``, out of memory) looks healthy to a reader while the
@@ -185,18 +195,23 @@ def _marker_timeout() -> int:
 class Outage:
     """Whether the cache is failing, and the markers this process owes it.
 
-    An outage is logged once, not per request. The first call that succeeds
-    afterwards (``answered``) writes the owed markers and a new generation.
+    An outage is logged once, not per request. The first call that the cache answers
+    afterwards (``answered``) ends it: it writes the owed markers, then a new generation.
+    Until both are written the outage goes on for the process's other calls, since a
+    read made before them could trust an entry from before the outage (see ``read``).
     """
 
     failing = False
     owed: ClassVar[set[str]] = set()
+    _ending = False  # a call is writing what ends the outage
+    _failures = 0  # calls that failed: tells whether one failed while the outage was ending
     _lock = threading.Lock()
 
     @classmethod
     def failed(cls, exc: Exception, owed: Iterable[str] = ()) -> None:
         with cls._lock:
             cls.owed.update(owed)
+            cls._failures += 1
             first, cls.failing = not cls.failing, True
         if first:
             logger.warning(
@@ -209,27 +224,35 @@ class Outage:
 
     @classmethod
     def answered(cls) -> str | None:
-        """After a successful call: the new generation if this ends an outage, else ``None``.
+        """After a call the cache answered: the new generation if this call ended an outage;
+        ``None`` if there was none, another call is ending it, or one failed meanwhile.
 
         Raises if the cache fails again while the owed writes are made.
         """
         if not cls.failing:  # the hot path: one attribute read
             return None
         with cls._lock:
-            if not cls.failing:
+            if not cls.failing or cls._ending:
                 return None
-            cls.failing = False
-            owed, cls.owed = cls.owed, set()
+            cls._ending, owed, failures = True, set(cls.owed), cls._failures
         generation = uuid.uuid4().hex
         try:
             if owed:
                 backend().set_many(_marker_keys(owed), _marker_timeout())
+            # After the markers: a reader of the new generation finds them there.
             backend().set(generation_key(), generation, None)
         except Exception:  # still failing: the same outage goes on
             with cls._lock:
-                cls.owed.update(owed)
-                cls.failing = True
+                cls._ending = False
             raise
+        with cls._lock:
+            cls.owed -= owed
+            cls._ending = False
+            if cls._failures != failures:
+                # A call failed meanwhile: the outage goes on (its markers stay owed), and
+                # this call trusts nothing either.
+                return None
+            cls.failing = False
         logger.warning(
             "durin: the token cache %r answers again; %d revocation(s) made during the "
             "outage written to it, entries from before the outage no longer trusted.",
@@ -352,13 +375,22 @@ def read(digest: str) -> tuple[AuthToken | None, str | None]:
     generation makes the stored entry untrusted if an outage ends in between.
     """
     key, generation_at = cache_key(digest), generation_key()
+    failing = Outage.failing  # read before the cache: see below
     try:
         cache = backend()
         found = get_many(cache, [key, generation_at])
         WriteCheck.prove(cache)
-        generation = Outage.answered() or found.get(generation_at)
-        if generation is None:
-            return None, _first_generation(cache)
+        if failing or Outage.failing:
+            # An outage was on when this read began, or began meanwhile: only the call that
+            # ends it, writing the owed markers and a new generation, may use what it read.
+            # Any other may have read before those writes: it trusts no entry, stores nothing.
+            generation = Outage.answered()
+            if generation is None:
+                return None, None
+        else:
+            generation = found.get(generation_at)
+            if generation is None:
+                return None, _first_generation(cache)
     except Exception as exc:  # Any cache failure: the database is the source of truth.
         Outage.failed(exc)
         return None, None
