@@ -266,6 +266,9 @@ def _attnames(model: type[Model], leave_out: frozenset[str] = frozenset()) -> tu
     return tuple(f.attname for f in model._meta.concrete_fields if f.attname not in leave_out)
 
 
+_user_model = functools.cache(get_user_model)  # as fixed as the schema _layout() reads
+
+
 @functools.cache
 def _layout() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Field names of the cached token, user (no password) and client, in entry order."""
@@ -307,7 +310,7 @@ def _unpack(entry: Any, generation: str) -> AuthToken | None:
     _, _, db, token_values, user_values, client_values = entry
     token_fields, user_fields, client_fields = _layout()
     token = _loaded(AuthToken, db, token_fields, token_values)
-    user = _loaded(get_user_model(), db, user_fields, user_values)
+    user = _loaded(_user_model(), db, user_fields, user_values)
     client = _loaded(Client, db, client_fields, client_values)
     AuthToken.user.field.set_cached_value(token, user)
     AuthToken.client.field.set_cached_value(token, client)
