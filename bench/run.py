@@ -36,6 +36,7 @@ COMMON = [
     "djangorestframework==3.18.3",
     "gunicorn==23.0.0",
     "psycopg[binary]==3.3.9",
+    "psycopg-pool==3.3.3",  # Django's connection pool ("OPTIONS": {"pool": True})
     "redis==8.1.0",
 ]
 PACKAGES = {
