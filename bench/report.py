@@ -252,8 +252,8 @@ def targets(runs: list[dict], db: str, cache: str, labels: dict[str, str]) -> li
         ok = m < bar if strict else m <= bar
         verdict = (f"met, by {bar - m:.2f}" if ok
                    else f"**missed** by {m - bar:.2f} ({m / bar - 1:+.0%})")  # fmt: skip
-        if d["q1"] <= bar <= d["q3"]:
-            verdict += "; the IQR straddles the bar"
+        if abs(m - bar) <= 2 * median_error(d):
+            verdict += f"; within 2 SE ({2 * median_error(d):.2f}) of the bar: not settled"
         value = _iqr(d) + (f"; of medians {d['of_medians']:.2f}" if "of_medians" in d else "")
         add(f"{_label(labels, contender)}: cost ÷ {_label(labels, ref)}'s",
             f"{'<' if strict else '≤'} {bar:.2f}", value, ok, verdict)  # fmt: skip

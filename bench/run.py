@@ -78,9 +78,11 @@ PAIRINGS = {
 #: the user's tokens (evidence that the method sees a real effect). ``--scale all``: everyone.
 SCALE_DEFAULT = ("durin", "durin_cached", "knox")
 SCALE_PAIRINGS = (("sqlite", "locmem"), ("postgres", "redis"))  # a locmem hit reads no table
-#: Many short rounds: on a shared machine, load comes and goes within seconds.
-ROUNDS, PER_ROUND, WARMUP = 21, 120, 300
-SCALE_ROUNDS, SCALE_PER_ROUND = 31, 100
+#: Many short rounds: on a shared machine, load comes and goes within seconds, and two workers
+#: measured close together see the same load (on this VM, 155 rounds × 20 requests gave a median
+#: 1.5-2.5× more precise than 31 × 100, for the same number of requests).
+ROUNDS, PER_ROUND, WARMUP = 41, 60, 300
+SCALE_ROUNDS, SCALE_PER_ROUND = 101, 30
 WRK_REPS, WRK_SECONDS = 3, 2
 
 
@@ -331,8 +333,9 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn + wrk")
     parser.add_argument("--no-noise-pass", action="store_true", help="skip the second pass")
     parser.add_argument("--no-purge", action="store_true", help="skip the 1,000,000-row purge")
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help="in-process rounds")
-    parser.add_argument("--scale-rounds", type=int, default=SCALE_ROUNDS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"in-process rounds ({ROUNDS})")
+    parser.add_argument("--scale-rounds", type=int, default=SCALE_ROUNDS,
+                        help=f"rounds of the scale phase ({SCALE_ROUNDS})")  # fmt: skip
     options = parser.parse_args()  # fmt: skip
     started, load_before = time.monotonic(), os.getloadavg()
     contenders = ["floor"] + [c for c in options.only or CONTENDERS if c != "floor"]
