@@ -72,8 +72,8 @@ def costs(times: dict[str, list[float]], name: str, references=REFERENCES) -> di
         if ref in times and ref != name:
             ref_cost = [t - f for t, f in zip(times[ref], floor)]
             d = distribution([c / r for c, r in zip(cost, ref_cost) if r > 0])
-            # a cross-check that small, noisy costs cannot swing: the ratio of the two medians
-            d["of_medians"] = round(statistics.median(cost) / statistics.median(ref_cost), 4)
+            if d and statistics.median(ref_cost) > 0:  # a cross-check single rounds cannot swing
+                d["of_medians"] = round(statistics.median(cost) / statistics.median(ref_cost), 4)
             out[f"cost_vs_{ref}"] = d
     return out
 
@@ -199,8 +199,8 @@ def scale_table(result: dict, labels: dict[str, str], db: str, cache: str) -> li
 def http_swaps(runs: list[dict]) -> list[dict] | None:
     """Pairs whose order by HTTP requests/s is not their order by in-process µs.
 
-    A swap is within the noise when the in-process per-round ratio's interquartile
-    range reaches 1, or when the two contenders' wrk runs overlap."""
+    A swap is within the noise when the two contenders' per-round in-process ratio is
+    within two standard errors of 1, or when their wrk runs overlap."""
     runs = [r for r in runs if r.get("http")]
     if len(runs) < 2:
         return None
@@ -214,7 +214,8 @@ def http_swaps(runs: list[dict]) -> list[dict] | None:
                                                          b["inprocess"]["rounds_us"])])  # fmt: skip
         rps_a = [run["requests_per_s"] for run in a["http"]["runs"]]
         rps_b = [run["requests_per_s"] for run in b["http"]["runs"]]
-        swaps.append({"faster": a, "slower": b, "inprocess_noise": per_round["q3"] >= 1,
+        close = per_round["median"] >= 1 - 2 * median_error(per_round)
+        swaps.append({"faster": a, "slower": b, "inprocess_noise": close,
                       "http_noise": max(rps_a) >= min(rps_b)})  # fmt: skip
     return swaps
 

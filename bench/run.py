@@ -10,8 +10,8 @@ stays flat as the tables grow, the purge and a bare cache GET, and writes
 
 All contenders of a pairing run at once, each in its own process, and take turns
 round by round, so that whatever else loads the machine weighs on them alike. The
-one-token figures are then measured a second time with fresh processes and
-databases, so the tables state the run-to-run noise next to the numbers.
+one-token in-process figures are then measured a second time with fresh processes
+and databases, so the tables state the run-to-run noise next to the numbers.
 """
 
 from __future__ import annotations
@@ -332,6 +332,8 @@ def main() -> None:
     parser.add_argument("--no-scale", action="store_true", help="skip the scale phase")
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn + wrk")
     parser.add_argument("--no-noise-pass", action="store_true", help="skip the second pass")
+    parser.add_argument("--noise-http", action="store_true",
+                        help="HTTP in the second pass too (about 3.5 more minutes)")  # fmt: skip
     parser.add_argument("--no-purge", action="store_true", help="skip the 1,000,000-row purge")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"in-process rounds ({ROUNDS})")
     parser.add_argument("--scale-rounds", type=int, default=SCALE_ROUNDS,
@@ -354,10 +356,11 @@ def main() -> None:
         if run["contender"] in scaled and (run["db"], run["cache"]) in SCALE_PAIRINGS:
             if run["per_user"] or run["has_table"]:
                 run["scale"] = scale(pythons, run, options.scale_rounds)
-    if not options.no_noise_pass:
+    if not options.no_noise_pass:  # in process: HTTP's own noise shows in its interleaved runs
+        http = options.noise_http and not options.no_http
         for db, cache in pairings:
             members = [c for c in PAIRINGS[db, cache] if c in contenders]
-            noise.extend(pairing(pythons, members, db, cache, options.rounds, not options.no_http))
+            noise.extend(pairing(pythons, members, db, cache, options.rounds, http))
     log("bare cache GETs")
     floors = [worker(pythons["durin"], "cachefloor", cache) for cache in ("locmem", "redis")]
     purge = None
