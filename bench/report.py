@@ -255,6 +255,11 @@ def targets(runs: list[dict], db: str, cache: str, labels: dict[str, str]) -> li
                    else f"**missed** by {m - bar:.2f} ({m / bar - 1:+.0%})")  # fmt: skip
         if abs(m - bar) <= 2 * median_error(d):
             verdict += f"; within 2 SE ({2 * median_error(d):.2f}) of the bar: not settled"
+        elif (
+            "of_medians" in d
+            and (d["of_medians"] < bar if strict else d["of_medians"] <= bar) != ok
+        ):
+            verdict += "; the ratio of the medians is on the other side: not settled"
         value = _iqr(d) + (f"; of medians {d['of_medians']:.2f}" if "of_medians" in d else "")
         add(f"{_label(labels, contender)}: cost ÷ {_label(labels, ref)}'s",
             f"{'<' if strict else '≤'} {bar:.2f}", value, ok, verdict)  # fmt: skip
