@@ -326,6 +326,7 @@ def main() -> None:
         "--scale",
         nargs="+",
         metavar="CONTENDER",
+        choices=[*CONTENDERS, "all"],
         help=f"contenders whose flatness is measured, or 'all' "
         f"(default: {' '.join(SCALE_DEFAULT)})",
     )
