@@ -433,13 +433,17 @@ def authenticated(contender: str, db: str, cache: str):
     from rest_framework.request import Request
     from rest_framework.settings import api_settings
 
-    adapter = CONTENDERS[contender]()
-    migrate()
-    user = get_user_model().objects.create_user("bench", password=None)
-    header = f"{adapter.scheme} {adapter.issue(user)}"
-    request = Request(RequestFactory().get("/me/", HTTP_AUTHORIZATION=header))
-    authenticator = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
-    authenticator.authenticate(request)  # a cached class: fills the cache
+    try:
+        adapter = CONTENDERS[contender]()
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        header = f"{adapter.scheme} {adapter.issue(user)}"
+        request = Request(RequestFactory().get("/me/", HTTP_AUTHORIZATION=header))
+        authenticator = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
+        authenticator.authenticate(request)  # a cached class: fills the cache
+    except BaseException:
+        drop(env)
+        raise
     return env, Caller(header), request, authenticator
 
 
