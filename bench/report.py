@@ -1,4 +1,4 @@
-"""Turns a run's JSON into the markdown tables and the verdicts on the issue's targets.
+"""Turns a run's JSON into markdown tables and the verdicts on the contract's targets (§8).
 
 ``python3 bench/report.py bench/results/latest.json`` re-renders a stored run;
 ``python3 bench/report.py A.json B.json`` says how far two whole runs agree.
@@ -7,14 +7,75 @@
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import sys
+from itertools import combinations
 from pathlib import Path
 
-#: A change smaller than this is called flat even when the two passes agreed more closely.
-FLAT = 0.05
 NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL", "locmem": "local-memory", "redis": "Redis"}
+#: The contract's references: every contender's cost is also given as a ratio to each one's.
+REF_LABELS = {
+    "drf_token": "DRF authtoken",
+    "simplejwt": "simplejwt",
+    "simplejwt_stateless": "simplejwt stateless",
+    "durin1": "durin 1.1.0",
+    "durin1_cached": "durin 1.1.0 cached",
+}
+REFERENCES = tuple(REF_LABELS)
+SQLITE, PG_REDIS, PG_LOCMEM = ("sqlite", "locmem"), ("postgres", "redis"), ("postgres", "locmem")
+#: Contract §8 / issue 10: (contender, reference, bar, strictly below, pairings): the
+#: contender's cost over the floor is at most ``bar`` × the reference's, in one run.
+COST_TARGETS = [
+    ("durin", "drf_token", 0.8, False, (SQLITE, PG_REDIS)),
+    ("durin", "simplejwt", 1.0, True, (SQLITE, PG_REDIS)),
+    ("durin", "durin1", 1.0, True, (SQLITE, PG_REDIS)),
+    ("durin_cached", "simplejwt_stateless", 0.8, False, (SQLITE, PG_LOCMEM)),
+    ("durin_cached", "durin1_cached", 0.6, False, (PG_REDIS,)),
+]
+#: SQL queries per request: one for the lookup, none on a cache hit.
+QUERY_TARGETS = {"durin": 1, "durin_cached": 0}
+FLAT_TARGETS = ("durin", "durin_cached")
+SCALE_STATES = {"user_50_tokens": "the user holds 50 tokens",
+                "table_100k": "100,000 tokens in the table"}  # fmt: skip
+#: A change smaller than this is flat even when the control worker agreed more closely.
+FLAT = 0.05
+
+
+def median_error(d: dict) -> float:
+    """The standard error of a median of ``n`` rounds, from their interquartile range
+    (σ ≈ IQR / 1.349 for a normal spread; a median's error is ≈ 1.2533 σ / √n)."""
+    return 1.2533 * (d["q3"] - d["q1"]) / 1.349 / d["n"] ** 0.5
+
+
+def distribution(values: list[float]) -> dict:
+    """Median, quartiles and range of per-round values."""
+    v = sorted(values)
+    if not v:
+        return {}
+    q1, _, q3 = statistics.quantiles(v, n=4) if len(v) > 1 else (v[0],) * 3
+    return {"median": round(statistics.median(v), 4), "q1": round(q1, 4), "q3": round(q3, 4),
+            "min": round(v[0], 4), "max": round(v[-1], 4), "n": len(v)}  # fmt: skip
+
+
+def costs(times: dict[str, list[float]], name: str, references=REFERENCES) -> dict:
+    """The cost (µs over the floor in the same round) and, round by round, its ratio to
+    each reference's cost: ``cost_vs_<reference>`` = (c − floor) / (reference − floor).
+
+    Rounds where the reference was not above the floor are left out (``n`` says how many
+    were kept); ``of_medians`` is the ratio of the median costs."""
+    if "floor" not in times or name == "floor":
+        return {}
+    floor = times["floor"]
+    cost = [t - f for t, f in zip(times[name], floor)]
+    out: dict = {"cost_us": round(statistics.median(cost), 1)}
+    for ref in references:
+        if ref in times and ref != name:
+            ref_cost = [t - f for t, f in zip(times[ref], floor)]
+            d = distribution([c / r for c, r in zip(cost, ref_cost) if r > 0])
+            if d and statistics.median(ref_cost) > 0:  # a cross-check single rounds cannot swing
+                d["of_medians"] = round(statistics.median(cost) / statistics.median(ref_cost), 4)
+            out[f"cost_vs_{ref}"] = d
+    return out
 
 
 def _key(run: dict) -> tuple[str, str, str]:
@@ -25,7 +86,20 @@ def _find(runs: list[dict], contender: str, db: str, cache: str) -> dict | None:
     return next((r for r in runs if _key(r) == (contender, db, cache)), None)
 
 
-def spread(run: dict, other: dict | None, field: str = "x_floor") -> float | None:
+def _times(runs: list[dict], db: str, cache: str) -> dict[str, list[float]]:
+    return {r["contender"]: r["inprocess"]["rounds_us"] for r in runs
+            if (r["db"], r["cache"]) == (db, cache)}  # fmt: skip
+
+
+def derive(result: dict) -> None:
+    """Fill in the cost figures of a run stored before they existed (from its rounds)."""
+    for runs in (result["runs"], result.get("noise_runs") or []):
+        for r in runs:
+            if "cost_us" not in r["inprocess"]:
+                r["inprocess"].update(costs(_times(runs, r["db"], r["cache"]), r["contender"]))
+
+
+def pass_spread(run: dict, other: dict | None, field: str = "x_floor") -> float | None:
     """Relative difference of ``field`` between the two passes."""
     if not other or field not in run["inprocess"]:
         return None
@@ -38,181 +112,268 @@ def _ratio(figures: dict, name: str) -> str:
     return f"{figures[name]:.2f}" if name in figures else "n/a"
 
 
-def _scaled(run: dict, phase: str) -> str:
-    data = run.get(phase)
-    if not data:
+def _iqr(d: dict | None, percent: bool = False) -> str:
+    """``median (q1–q3)`` of a distribution, as ratios or as signed percentages."""
+    if not d:
         return "n/a"
-    change = data.get("change_vs_floor", data["change"])
-    return f"{data['median_us']:.0f} ({change * 100:+.0f}%, {data['queries']['per_request']:g} q)"
+    if percent:
+        return f"{d['median']:+.1%} ({d['q1']:+.1%} to {d['q3']:+.1%})"
+    return f"{d['median']:.2f} ({d['q1']:.2f}–{d['q3']:.2f})"
 
 
-def table(result: dict, labels: dict[str, str]) -> list[str]:
-    lines = []
-    pairings = dict.fromkeys((r["db"], r["cache"]) for r in result["runs"])
-    for db, cache in pairings:
-        lines += [
-            f"#### {NAMES[db]}, {NAMES[cache]} cache",
-            "",
-            (
-                "| contender | SQL / req | µs / req | × floor | × DRF authtoken | 2nd pass: µs, × floor "
-                "| HTTP req/s | HTTP p99 ms | user holds 50 tokens | 100,000 tokens |"
-            ),
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for r in result["runs"]:
-            if (r["db"], r["cache"]) != (db, cache):
-                continue
-            p = r["inprocess"]
-            other = _find(result.get("noise_runs", []), *_key(r))
-            second = (
-                f"{other['inprocess']['median_us']:.0f}, {_ratio(other['inprocess'], 'x_floor')}"
-                if other else "n/a"
-            )  # fmt: skip
-            q = r["queries"]
-            queries = f"{q['per_request']:g}" + (
-                f" (max {q['max']})" if q["max"] != q["per_request"] else ""
-            )
-            lines.append(
-                f"| {labels.get(r['contender'], r['contender'])} | {queries} | {p['median_us']:.0f} "
-                f"| {_ratio(p, 'x_floor')} | {_ratio(p, 'x_drf_token')} | {second} "
-                f"| {r['http']['requests_per_s']} | {r['http']['p99_ms']:.2f} "
-                f"| {_scaled(r, 'user_50_tokens')} | {_scaled(r, 'table_100k')} |"
-            )
-        lines.append("")
-    return lines
+def _label(labels: dict[str, str], contender: str) -> str:
+    return labels.get(contender, contender)
 
 
-def targets(runs: list[dict], result: dict, noise: list[dict] | None) -> list[tuple[bool, str]]:
-    """The issue's targets on one pass: ``(met, what was measured)``."""
-    out: list[tuple[bool, str]] = []
-
-    def say(ok: bool, text: str) -> None:
-        out.append((ok, text))
-
-    def us(contender: str, db: str, cache: str) -> float | None:
-        r = _find(runs, contender, db, cache)
-        return r["inprocess"]["median_us"] if r else None
-
-    for db, cache in (("sqlite", "locmem"), ("postgres", "redis")):
-        durin = _find(runs, "durin", db, cache)
-        if not durin:
+def main_table(result: dict, labels: dict[str, str], db: str, cache: str) -> list[str]:
+    noise = result.get("noise_runs") or []
+    lines = [
+        "| contender | SQL / req | µs / req | cost µs | × floor | 2nd pass: µs, × floor "
+        "| HTTP req/s | HTTP p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in result["runs"]:
+        if (r["db"], r["cache"]) != (db, cache):
             continue
-        q = durin["queries"]["per_request"]
-        say(q == 1, f"{db}: durin TokenAuthentication makes {q:g} SQL query per request")
-        x = durin["inprocess"].get("x_drf_token")
-        if x is None:  # DRF authtoken was not run (--only)
-            continue
-        say(
-            x <= 1.10,
-            f"{db}: durin TokenAuthentication costs {x:.2f}× DRF authtoken "
-            f"({us('durin', db, cache):.0f} vs {us('drf_token', db, cache):.0f} µs; "
-            "target at most 1.10×)",
+        p, q, http = r["inprocess"], r["queries"], r.get("http")
+        other = _find(noise, *_key(r))
+        second = (f"{other['inprocess']['median_us']:.0f}, {_ratio(other['inprocess'], 'x_floor')}"
+                  if other else "n/a")  # fmt: skip
+        queries = f"{q['per_request']:g}" + (f" (max {q['max']})" if q["max"] != q["per_request"]
+                                             else "")  # fmt: skip
+        cost = f"{p['cost_us']:.0f}" if "cost_us" in p else "n/a"
+        rps, p99 = (http["requests_per_s"], f"{http['p99_ms']:.2f}") if http else ("n/a",) * 2
+        lines.append(
+            f"| {_label(labels, r['contender'])} | {queries} | {p['median_us']:.0f} | {cost} "
+            f"| {_ratio(p, 'x_floor')} | {second} | {rps} | {p99} |"
         )
-        for rival in ("knox", "durin1"):
-            other = us(rival, db, cache)
-            if other:
-                mine = durin["inprocess"]["median_us"]
-                say(
-                    mine < other,
-                    f"{db}: durin TokenAuthentication {mine:.0f} µs vs "
-                    f"{rival} {other:.0f} µs ({(mine / other - 1) * 100:+.0f}%; "
-                    "target faster)",
-                )
-    for db, cache in (("sqlite", "locmem"), ("postgres", "locmem"), ("postgres", "redis")):
-        cached = _find(runs, "durin_cached", db, cache)
-        if not cached:
-            continue
-        q = cached["queries"]["per_request"]
-        say(
-            q == 0,
-            f"{db} + {cache}: durin CachedTokenAuthentication makes {q:g} SQL queries on a hit",
-        )
-        x = cached["inprocess"]["x_floor"]
-        if cache == "locmem":
-            jwt = _find(runs, "simplejwt_stateless", db, cache)
-            if jwt:
-                jx = jwt["inprocess"]["x_floor"]
-                say(
-                    x <= jx,
-                    f"{db} + locmem: durin cached costs {x:.2f}× the floor, "
-                    f"simplejwt stateless {jx:.2f}× (target: no more)",
-                )
-        else:
-            old = _find(runs, "durin1_cached", db, cache)
-            if old:
-                mine, theirs = cached["inprocess"]["median_us"], old["inprocess"]["median_us"]
-                floor = us("floor", db, cache)
-                saving = 1 - mine / theirs
-                above = 1 - (mine - floor) / (theirs - floor)
-                say(
-                    saving >= 0.30,
-                    f"{db} + redis: durin cached {mine:.0f} µs vs django-rest-durin 1.1.0 "
-                    f"cached {theirs:.0f} µs per request, {saving * 100:.0f}% cheaper "
-                    f"(target at least 30%); above the floor ({floor:.0f} µs) "
-                    f"{mine - floor:.0f} vs {theirs - floor:.0f} µs, {above * 100:.0f}% cheaper",
-                )
+    return lines + [""]
+
+
+def cost_table(result: dict, labels: dict[str, str], db: str, cache: str) -> list[str]:
+    """Each contender's cost over the floor ÷ each reference's: median (IQR) of the rounds."""
+    runs = [r for r in result["runs"] if (r["db"], r["cache"]) == (db, cache)]
+    refs = [ref for ref in REFERENCES if any(r["contender"] == ref for r in runs)]
+    if not refs:
+        return []
+    lines = [
+        "| cost ÷ the reference's | " + " | ".join(REF_LABELS[ref] for ref in refs) + " |",
+        "| --- |" + " ---: |" * len(refs),
+    ]
     for r in runs:
-        if r["contender"] not in ("durin", "durin_cached"):
+        if r["contender"] == "floor":
             continue
-        other = _find(noise or [], *_key(r))
-        noise_here = spread(r, other) or 0
-        for phase, what in (("user_50_tokens", "one user holding 50 tokens"),
-                            ("table_100k", "100,000 tokens in the table")):  # fmt: skip
-            if phase in r:
-                change = r[phase].get("change_vs_floor", r[phase]["change"])
-                say(
-                    abs(change) <= max(FLAT, noise_here),
-                    f"{r['contender']} on {r['db']} + {r['cache']}: {change * 100:+.1f}% "
-                    f"with {what} (relative to the floor; flat = within "
-                    f"max(5%, the pass-to-pass spread {noise_here * 100:.1f}%))",
-                )
+        p = r["inprocess"]
+        cells = ["1" if ref == r["contender"] else _iqr(p.get(f"cost_vs_{ref}")) for ref in refs]
+        lines.append(f"| {_label(labels, r['contender'])} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def scale_table(result: dict, labels: dict[str, str], db: str, cache: str) -> list[str]:
+    runs = [r for r in result["runs"] if (r["db"], r["cache"]) == (db, cache) and "scale" in r]
+    if not runs:
+        return []
+    s = runs[0]["scale"]
+    lines = [
+        "Scale: the change of the cost over the floor against a one-token worker of the same "
+        f"contender, measured side by side ({s['rounds']} rounds × {s['per_round']} requests; "
+        "per round, the state's µs minus the one-token worker's, ÷ the latter's median cost): "
+        "median (interquartile range) of the rounds. The control is a second, identical "
+        "one-token worker: how far two processes differ in this phase.",
+        "",
+        "| contender | cost µs, one token | control | user holds 50 tokens | 100,000 tokens "
+        "| SQL / req (50, 100k) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in runs:
+        s = r["scale"]
+        cells = [_iqr(s.get(state, {}).get("change"), percent=True)
+                 for state in ("control", *SCALE_STATES)]  # fmt: skip
+        queries = ", ".join(f"{s[state]['queries']:g}" if state in s else "n/a"
+                            for state in SCALE_STATES)  # fmt: skip
+        lines.append(f"| {_label(labels, r['contender'])} | {s['base_cost_us']:.0f} | "
+                     + " | ".join(cells) + f" | {queries} |")  # fmt: skip
+    return lines + [""]
+
+
+def http_swaps(runs: list[dict]) -> list[dict] | None:
+    """Pairs whose order by HTTP requests/s is not their order by in-process µs.
+
+    A swap is within the noise when the two contenders' per-round in-process ratio is
+    within two standard errors of 1, or when their wrk runs overlap."""
+    runs = [r for r in runs if r.get("http")]
+    if len(runs) < 2:
+        return None
+    swaps = []
+    for a, b in combinations(runs, 2):
+        if a["inprocess"]["median_us"] > b["inprocess"]["median_us"]:
+            a, b = b, a  # a: the faster in process
+        if a["http"]["requests_per_s"] >= b["http"]["requests_per_s"]:
+            continue
+        per_round = distribution([x / y for x, y in zip(a["inprocess"]["rounds_us"],
+                                                         b["inprocess"]["rounds_us"])])  # fmt: skip
+        rps_a = [run["requests_per_s"] for run in a["http"]["runs"]]
+        rps_b = [run["requests_per_s"] for run in b["http"]["runs"]]
+        close = per_round["median"] >= 1 - 2 * median_error(per_round)
+        swaps.append({"faster": a, "slower": b, "inprocess_noise": close,
+                      "http_noise": max(rps_a) >= min(rps_b)})  # fmt: skip
+    return swaps
+
+
+def _swap_text(swap: dict, labels: dict[str, str]) -> str:
+    a, b = swap["faster"], swap["slower"]
+    why = [w for w, noisy in (("in process", swap["inprocess_noise"]),
+                              ("over HTTP", swap["http_noise"])) if noisy]  # fmt: skip
+    return (f"{_label(labels, a['contender'])} ({a['inprocess']['median_us']:.0f} µs, "
+            f"{a['http']['requests_per_s']} req/s) and {_label(labels, b['contender'])} "
+            f"({b['inprocess']['median_us']:.0f} µs, {b['http']['requests_per_s']} req/s): "
+            + (f"within the noise {' and '.join(why)}" if why else "beyond the noise"))  # fmt: skip
+
+
+def targets(runs: list[dict], db: str, cache: str, labels: dict[str, str]) -> list[dict]:
+    """The contract's targets on one pairing of one pass: id, bar, measured, ok, verdict."""
+    out: list[dict] = []
+
+    def add(target: str, bar: str, value: str, ok: bool, verdict: str = "") -> None:
+        verdict = verdict or ("met" if ok else "**missed**")
+        out.append({"id": f"{db}+{cache}: {target}", "target": target, "bar": bar,
+                    "value": value, "ok": ok, "verdict": verdict})  # fmt: skip
+
+    for contender, wanted in QUERY_TARGETS.items():
+        if r := _find(runs, contender, db, cache):
+            n = r["queries"]["per_request"]
+            add(f"{_label(labels, contender)}: SQL queries per request", f"= {wanted}",
+                f"{n:g}", n == wanted)  # fmt: skip
+    for contender, ref, bar, strict, where in COST_TARGETS:
+        r = _find(runs, contender, db, cache)
+        d = r and r["inprocess"].get(f"cost_vs_{ref}")
+        if (db, cache) not in where or not d:
+            continue
+        m = d["median"]
+        ok = m < bar if strict else m <= bar
+        verdict = (f"met, by {bar - m:.2f}" if ok
+                   else f"**missed** by {m - bar:.2f} ({m / bar - 1:+.0%})")  # fmt: skip
+        if abs(m - bar) <= 2 * median_error(d):
+            verdict += f"; within 2 SE ({2 * median_error(d):.2f}) of the bar: not settled"
+        elif (
+            "of_medians" in d
+            and (d["of_medians"] < bar if strict else d["of_medians"] <= bar) != ok
+        ):
+            verdict += "; the ratio of the medians is on the other side: not settled"
+        value = _iqr(d) + (f"; of medians {d['of_medians']:.2f}" if "of_medians" in d else "")
+        add(f"{_label(labels, contender)}: cost ÷ {_label(labels, ref)}'s",
+            f"{'<' if strict else '≤'} {bar:.2f}", value, ok, verdict)  # fmt: skip
+    for contender in FLAT_TARGETS:
+        r = _find(runs, contender, db, cache)
+        s = (r or {}).get("scale")
+        for state, what in SCALE_STATES.items():
+            if not s or state not in s:
+                continue
+            change, control = s[state]["change"], s["control"]["change"]
+            if not change:
+                continue
+            noise = abs(control["median"]) + 2 * median_error(change)
+            bound, m = max(FLAT, noise), change["median"]
+            ok = abs(m) <= bound
+            verdict = "met" if ok else f"**missed** by {abs(m) - bound:.1%}"
+            add(f"{_label(labels, contender)}: flat, {what}",
+                f"within ±{bound:.1%} (control {control['median']:+.1%}, 2 SE "
+                f"{2 * median_error(change):.1%}; at least ±{FLAT:.0%})",
+                _iqr(change, percent=True), ok, verdict)  # fmt: skip
+    swaps = http_swaps([r for r in runs if (r["db"], r["cache"]) == (db, cache)])
+    if swaps is not None:
+        beyond = [s for s in swaps if not (s["inprocess_noise"] or s["http_noise"])]
+        value = (f"{len(swaps)} pairs swap, {len(beyond)} beyond the noise" if swaps
+                 else "the same order")  # fmt: skip
+        add("HTTP req/s order = in-process µs order", "no swap beyond the noise", value,
+            not beyond)  # fmt: skip
     return out
 
 
-def verdicts(result: dict) -> list[str]:
-    first = targets(result["runs"], result, result.get("noise_runs"))
-    second = targets(result.get("noise_runs") or [], result, None)
-    lines = []
+def targets_table(result: dict, labels: dict[str, str], db: str, cache: str) -> list[str]:
+    first = targets(result["runs"], db, cache, labels)
+    if not first:
+        return []
+    second = {t["id"]: t for t in targets(result.get("noise_runs") or [], db, cache, labels)}
+    lines = [
+        "| target | bar | measured: median (IQR) | verdict | 2nd pass |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for t in first:
+        again = second.get(t["id"])
+        other = f"{again['value']}, {'met' if again['ok'] else 'missed'}" if again else "n/a"
+        lines.append(f"| {t['target']} | {t['bar']} | {t['value']} | {t['verdict']} | {other} |")
+    swaps = http_swaps([r for r in result["runs"] if (r["db"], r["cache"]) == (db, cache)])
+    lines += [""] + [f"- Swapped over HTTP: {_swap_text(s, labels)}." for s in swaps or []]
+    return lines + ([""] if swaps else [])
 
-    def shape(text: str) -> str:  # the same target in the other pass: the text but its numbers
-        return re.sub(r"[-+]?\d[\d.,]*", "#", text)
 
-    for ok, text in first:
-        again = next((ok2 for ok2, text2 in second if shape(text2) == shape(text)), None)
-        status = "met" if ok else "**MISSED**"
-        if again is not None and again != ok:
-            status += " (the other way in the 2nd pass)"
-        lines.append(f"- {status}: {text}.")
-    return lines
+def variants_table(result: dict, labels: dict[str, str]) -> list[str]:
+    """durin on PostgreSQL with psycopg options, beside its default and DRF authtoken."""
+    rows = [r for r in result["runs"] if (pg := r.get("postgres"))
+            and (r["contender"] == "durin" or pg["pool"] or pg["server_side_binding"])]  # fmt: skip
+    if len(rows) < 2:
+        return []
+    lines = [
+        "#### durin on PostgreSQL: psycopg options",
+        "",
+        "| pairing | contender | CONN_MAX_AGE | server-side binding | prepare_threshold "
+        "| lookup prepared | pool (size) | cost µs | cost ÷ durin default's "
+        "| cost ÷ DRF authtoken's | HTTP req/s |",
+        "| --- | --- | ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        pg, p = r["postgres"], r["inprocess"]
+        times = _times(result["runs"], r["db"], r["cache"])
+        vs_default = costs(times, r["contender"], ("durin",)).get("cost_vs_durin")
+        pool = f"yes ({pg['pool']['pool_size']})" if pg["pool"] else "no"
+        lines.append(
+            f"| {NAMES[r['db']]} + {NAMES[r['cache']]} | {_label(labels, r['contender'])} "
+            f"| {pg['conn_max_age']} | {'yes' if pg['server_side_binding'] else 'no'} "
+            f"| {pg['prepare_threshold']} | {'yes' if pg['lookup_prepared'] else 'no'} "
+            f"| {pool} | {p.get('cost_us', 0):.0f} "
+            f"| {'1' if r['contender'] == 'durin' else _iqr(vs_default)} "
+            f"| {_iqr(p.get('cost_vs_drf_token'))} "
+            f"| {r['http']['requests_per_s'] if r.get('http') else 'n/a'} |"
+        )
+    return lines + [""]
 
 
 def markdown(result: dict, labels: dict[str, str]) -> str:
+    derive(result)
     m, s = result["machine"], result["settings"]
+    partial = f" Run with `{' '.join(s['arguments'])}`." if s.get("arguments") else ""
     lines = [
         f"### Results: {result['date']} (commit {result['commit']})",
         "",
         (
             f"{m['cpu']}, {m['cores']} cores, shared with other work (1-minute load average "
-            f"{m['load_average_before'][0]:.1f} at the start, {m['load_average'][0]:.1f} at the end); "
-            f"Python {m['python']}; "
-            f"PostgreSQL {m['postgresql']}; Redis {m['redis']}; {', '.join(m['packages'])}. "
-            f"The whole run took {result['duration_s'] // 60} min {result['duration_s'] % 60} s."
+            f"{m['load_average_before'][0]:.1f} at the start, {m['load_average'][0]:.1f} at the "
+            f"end); Python {m['python']}; PostgreSQL {m['postgresql']}; Redis {m['redis']}; "
+            f"{', '.join(m['packages'])}. The whole run took {result['duration_s'] // 60} min "
+            f"{result['duration_s'] % 60} s.{partial}"
         ),
         "",
         (
-            f"µs / req: in process, median of {s['rounds']} rounds × {s['per_round']} warm requests "
-            "(a direct WSGI call through Django's handler, middleware and DRF, as gunicorn makes it); "
-            "the contenders of a table run side by side and take turns round by round; × floor and "
-            "× DRF authtoken are medians of the round-by-round ratios. 2nd pass: the same with fresh "
-            f"processes and databases. HTTP: gunicorn with 1 sync worker, `wrk -t1 -c1 "
-            f"-d{s['wrk_seconds']}s` on loopback, median of {s['wrk_reps']} runs after a 1 s warm-up. "
-            f"Scaling columns: median of {s['scaled_rounds']} rounds × {s['scaled_per_round']} "
-            "requests, the change of the ratio to the floor against the one-token figure, and SQL "
-            "queries per request."
+            f"µs / req: in process, median of {s['rounds']} rounds × {s['per_round']} warm "
+            "requests (a direct WSGI call through Django's handler, middleware and DRF, as "
+            "gunicorn makes it); the contenders of a table run side by side and take turns round "
+            "by round. Cost: µs over the floor in the same round. × floor and the cost ratios "
+            "(cost ÷ a reference's cost) are medians of the round-by-round ratios, with their "
+            "interquartile range. 2nd pass: the same with fresh processes and databases. HTTP: "
+            f"gunicorn with 1 sync worker, `wrk -t1 -c1 -d{s['wrk_seconds']}s` on loopback, "
+            f"median of {s['wrk_reps']} runs after a 1 s warm-up."
         ),
         "",
-        *table(result, labels),
     ]
+    for db, cache in dict.fromkeys((r["db"], r["cache"]) for r in result["runs"]):
+        lines += [f"#### {NAMES[db]}, {NAMES[cache]} cache", ""]
+        lines += main_table(result, labels, db, cache)
+        lines += cost_table(result, labels, db, cache)
+        lines += scale_table(result, labels, db, cache)
+        lines += [f"Targets ({NAMES[db]}, {NAMES[cache]}):", ""]
+        lines += targets_table(result, labels, db, cache)
+    lines += variants_table(result, labels)
     floors = ", ".join(
         f"{NAMES[f['cache']]} {f['median_us']:.1f} µs" for f in result["cache_floor"]
     )
@@ -222,15 +383,15 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     ]
     noise = result.get("noise_runs") or []
     pairs = [(r, _find(noise, *_key(r))) for r in result["runs"] if r["contender"] != "floor"]
-    ratio = sorted(x for r, o in pairs if (x := spread(r, o)) is not None)
-    micro = sorted(x for r, o in pairs if (x := spread(r, o, "median_us")) is not None)
+    ratio = sorted(x for r, o in pairs if (x := pass_spread(r, o)) is not None)
+    micro = sorted(x for r, o in pairs if (x := pass_spread(r, o, "median_us")) is not None)
     if ratio:
         lines += [
             (
                 "Noise between the two passes: the ratio to the floor moved by "
                 f"{statistics.median(ratio) * 100:.1f}% (median over {len(ratio)} rows; "
-                f"{ratio[-1] * 100:.1f}% at most), the raw µs by {statistics.median(micro) * 100:.1f}% "
-                f"({micro[-1] * 100:.1f}% at most)."
+                f"{ratio[-1] * 100:.1f}% at most), the raw µs by "
+                f"{statistics.median(micro) * 100:.1f}% ({micro[-1] * 100:.1f}% at most)."
             ),
             "",
         ]
@@ -238,8 +399,8 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
     if p:
         lines += [
             (
-                f"Purge: `manage.py purge_expired_tokens` deleted {p['rows']:,} expired durin tokens "
-                f"from PostgreSQL in {p['seconds']} s, peak RSS {p['peak_rss_mb']} MB "
+                f"Purge: `manage.py purge_expired_tokens` deleted {p['rows']:,} expired durin "
+                f"tokens from PostgreSQL in {p['seconds']} s, peak RSS {p['peak_rss_mb']} MB "
                 f"(`manage.py check` in the same venv: {p['baseline_rss_mb']} MB); rows left: "
                 f"{p['rows_left']}."
             ),
@@ -247,23 +408,24 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
         ]
     bare = next((f for f in result["cache_floor"] if f["cache"] == "redis"), None)
     cached = _find(result["runs"], "durin_cached", "postgres", "redis")
-    floor = _find(result["runs"], "floor", "postgres", "redis")
-    if bare and cached and floor:
-        above = cached["inprocess"]["median_us"] - floor["inprocess"]["median_us"]
+    if bare and cached and "cost_us" in cached["inprocess"]:
+        above = cached["inprocess"]["cost_us"]
         lines += [
             (
-                f"durin's cached class on Redis costs {above:.0f} µs above the floor; a bare Redis GET "
-                f"costs {bare['median_us']:.0f} µs, so the class spends {above - bare['median_us']:.0f} µs "
-                f"beyond its one round trip ({above / bare['median_us']:.2f}× a bare GET)."
+                f"durin's cached class on Redis costs {above:.0f} µs above the floor; a bare Redis "
+                f"GET costs {bare['median_us']:.0f} µs, so the class spends "
+                f"{above - bare['median_us']:.0f} µs beyond its one round trip "
+                f"({above / bare['median_us']:.2f}× a bare GET)."
             ),
             "",
         ]
-    lines += ["#### Targets", "", *verdicts(result), ""]
     return "\n".join(lines)
 
 
-def compare(first: dict, second: dict) -> str:
-    """How far two whole runs agree: ratios, raw µs, HTTP and each target's verdict."""
+def compare(first: dict, second: dict, labels: dict[str, str]) -> str:
+    """How far two whole runs agree: ratios, raw µs, HTTP, scale and each target's verdict."""
+    derive(first)
+    derive(second)
 
     def moved(get) -> list[float]:
         out = []
@@ -274,25 +436,43 @@ def compare(first: dict, second: dict) -> str:
         return sorted(out)
 
     def line(what: str, values: list[float]) -> str:
+        if not values:
+            return f"- {what}: n/a"
         return (f"- {what}: {statistics.median(values) * 100:.1f}% (median over {len(values)} "
                 f"rows), {values[-1] * 100:.1f}% at most")  # fmt: skip
+
+    def cost_vs_drf(r: dict) -> float | None:
+        return (r["inprocess"].get("cost_vs_drf_token") or {}).get("median")
 
     lines = [f"### Two whole runs: {first['date']} and {second['date']}", ""]
     lines.append(line("ratio to the floor", moved(lambda r: r["inprocess"]["x_floor"])))
     lines.append(line("raw µs per request", moved(lambda r: r["inprocess"]["median_us"])))
-    lines.append(line("HTTP requests/s", moved(lambda r: r["http"]["requests_per_s"])))
-    for phase in ("user_50_tokens", "table_100k"):
-        lines.append(line(f"ratio to the floor, {phase}",
-                          moved(lambda r, p=phase: r.get(p, {}).get("x_floor"))))  # fmt: skip
-    a = targets(first["runs"], first, first.get("noise_runs"))
-    b = targets(second["runs"], second, second.get("noise_runs"))
-    shape = {re.sub(r"[-+]?\d[\d.,]*", "#", text): ok for ok, text in a}
-    for ok, text in b:
-        before = shape.get(re.sub(r"[-+]?\d[\d.,]*", "#", text))
-        if before is not None and before != ok:
+    lines.append(line("cost ÷ DRF authtoken's", moved(cost_vs_drf)))
+    lines.append(
+        line("HTTP requests/s", moved(lambda r: (r.get("http") or {}).get("requests_per_s")))
+    )
+    for state in SCALE_STATES:
+        diffs = []
+        for r in second["runs"]:
+            other = _find(first["runs"], *_key(r))
+            a, b = (other or {}).get("scale", {}).get(state), r.get("scale", {}).get(state)
+            if a and b:
+                diffs.append(abs(b["change"]["median"] - a["change"]["median"]))
+        if diffs:
             lines.append(
-                f"- verdict changed ({'met' if before else 'missed'} in the first run): {text}"
+                f"- change with {SCALE_STATES[state]}: moved by "
+                f"{statistics.median(diffs):.1%} (median), {max(diffs):.1%} at most"
             )
+    pairings = dict.fromkeys((r["db"], r["cache"]) for r in first["runs"] + second["runs"])
+    before = {
+        t["id"]: t for db, cache in pairings for t in targets(first["runs"], db, cache, labels)
+    }
+    for db, cache in pairings:
+        for t in targets(second["runs"], db, cache, labels):
+            old = before.get(t["id"])
+            if old and old["ok"] != t["ok"]:
+                lines.append(f"- verdict changed ({'met' if old['ok'] else 'missed'} in the first "
+                             f"run, {old['value']}): {t['id']}, now {t['value']}")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -300,8 +480,6 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from run import CONTENDERS
 
+    names = {c: label for c, (_, label) in CONTENDERS.items()}
     runs = [json.loads(Path(arg).read_text()) for arg in sys.argv[1:]]
-    if len(runs) == 2:
-        print(compare(*runs))
-    else:
-        print(markdown(runs[0], {c: label for c, (_, label) in CONTENDERS.items()}))
+    print(compare(*runs, names) if len(runs) == 2 else markdown(runs[0], names))

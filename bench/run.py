@@ -3,14 +3,15 @@
 
 Builds one virtual environment per package under ``bench/.venvs/`` (the same
 Django, DRF, gunicorn and drivers in each; rebuilt only when its requirements
-change), measures every contender on every database/cache pairing, the purge and
-a bare cache GET, and writes ``bench/results/<stamp>.json`` and ``.md`` plus
-``latest.json`` / ``latest.md``.
+change), measures every contender on every database/cache pairing, whether the cost
+stays flat as the tables grow, the purge and a bare cache GET, and writes
+``bench/results/<stamp>.json`` and ``.md`` plus ``latest.json`` / ``latest.md``
+(a run with any option writes ``<stamp>-partial.*`` only).
 
 All contenders of a pairing run at once, each in its own process, and take turns
 round by round, so that whatever else loads the machine weighs on them alike. The
-one-token figures are then measured a second time with fresh processes and
-databases, so the table states the run-to-run noise next to the numbers.
+one-token in-process figures are then measured a second time with fresh processes
+and databases, so the tables state the run-to-run noise next to the numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from report import REFERENCES, costs, distribution, markdown
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VENVS = HERE / ".venvs"
@@ -36,6 +39,7 @@ COMMON = [
     "djangorestframework==3.18.3",
     "gunicorn==23.0.0",
     "psycopg[binary]==3.3.9",
+    "psycopg-pool==3.3.3",  # Django's connection pool ("OPTIONS": {"pool": True})
     "redis==8.1.0",
 ]
 PACKAGES = {
@@ -56,19 +60,29 @@ CONTENDERS = {
     "simplejwt_stateless": ("simplejwt", "simplejwt JWTStatelessUserAuthentication"),
     "durin": ("durin", "durin TokenAuthentication"),
     "durin_cached": ("durin", "durin CachedTokenAuthentication"),
+    "durin_pg_prepared": ("durin", "durin TokenAuthentication, prepared statements"),
+    "durin_pg_pool": ("durin", "durin TokenAuthentication, Django's pool"),
 }
+#: durin's TokenAuthentication with psycopg 3 options: PostgreSQL only, beside the default.
+PG_VARIANTS = ("durin_pg_prepared", "durin_pg_pool")
 #: (database, cache) -> contenders measured side by side. PostgreSQL + local-memory is there
 #: for the cached classes; the floor, DRF authtoken and simplejwt's stateless class come along
 #: as the references the targets compare with.
 PAIRINGS = {
-    ("sqlite", "locmem"): list(CONTENDERS),
+    ("sqlite", "locmem"): [c for c in CONTENDERS if c not in PG_VARIANTS],
     ("postgres", "redis"): list(CONTENDERS),
     ("postgres", "locmem"): ["floor", "drf_token", "simplejwt_stateless", "durin1_cached",
                              "durin_cached"],
 }  # fmt: skip
-#: Many short rounds: on a shared machine, load comes and goes within seconds.
-ROUNDS, PER_ROUND, WARMUP = 21, 120, 300
-SCALED_ROUNDS, SCALED_PER_ROUND = 11, 100
+#: Flatness by default: durin's two classes (the targets) and knox, whose lookup does grow with
+#: the user's tokens (evidence that the method sees a real effect). ``--scale all``: everyone.
+SCALE_DEFAULT = ("durin", "durin_cached", "knox")
+SCALE_PAIRINGS = (("sqlite", "locmem"), ("postgres", "redis"))  # a locmem hit reads no table
+#: Many short rounds: on a shared machine, load comes and goes within seconds, and two workers
+#: measured close together see the same load (on this VM, 155 rounds × 20 requests gave a median
+#: 1.5-2.5× more precise than 31 × 100, for the same number of requests).
+ROUNDS, PER_ROUND, WARMUP = 41, 60, 300
+SCALE_ROUNDS, SCALE_PER_ROUND = 101, 30
 WRK_REPS, WRK_SECONDS = 3, 2
 
 
@@ -95,7 +109,7 @@ def venv(name: str) -> Path:
 
 
 def worker(python: Path, *args: str) -> dict:
-    """A one-shot worker mode (cachefloor, purge, profile): its one JSON line."""
+    """A one-shot worker mode (cachefloor, purge): its one JSON line."""
     proc = subprocess.run(
         [str(python), str(HERE / "worker.py"), *args],
         cwd=HERE, capture_output=True, text=True, check=False,
@@ -106,10 +120,13 @@ def worker(python: Path, *args: str) -> dict:
 
 
 class Worker:
-    """A ``worker.py serve`` process: one contender on one database and cache."""
+    """A ``worker.py serve`` process: one contender on one database and cache.
 
-    def __init__(self, python: Path, contender: str, db: str, cache: str) -> None:
-        self.contender = contender
+    ``name`` tells apart several workers of one contender (the scale phase's states).
+    """
+
+    def __init__(self, python: Path, contender: str, db: str, cache: str, name: str = "") -> None:
+        self.contender, self.name = contender, name or contender
         self.process = subprocess.Popen(
             [str(python), str(HERE / "worker.py"), "serve", contender, db, cache],
             cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -119,12 +136,15 @@ class Worker:
     def read(self) -> dict:
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"worker {self.contender} died (see its stderr above)")
+            raise RuntimeError(f"worker {self.name} died (see its stderr above)")
         return json.loads(line)
 
-    def ask(self, command: str) -> dict:
+    def send(self, command: str) -> None:
         self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
+
+    def ask(self, command: str) -> dict:
+        self.send(command)
         return self.read()
 
     def close(self) -> None:
@@ -136,98 +156,129 @@ class Worker:
             self.process.wait(60)
 
 
+def all_ask(workers: list[Worker], command: str) -> list[dict]:
+    """The same command to every worker at once (setup work runs in parallel)."""
+    for w in workers:
+        w.send(command)
+    return [w.read() for w in workers]
+
+
 def interleaved(workers: list[Worker], rounds: int, requests: int) -> dict[str, list[float]]:
     """``rounds`` rounds of ``requests`` each, every worker once per round, in rotating order.
 
     Whatever else the machine does during a round weighs on every contender alike,
     and the ratios are taken round by round.
     """
-    times: dict[str, list[float]] = {w.contender: [] for w in workers}
+    times: dict[str, list[float]] = {w.name: [] for w in workers}
     for r in range(rounds):
         for w in workers[r % len(workers) :] + workers[: r % len(workers)]:
-            times[w.contender].append(w.ask(f"round {requests}")["us"])
+            times[w.name].append(w.ask(f"round {requests}")["us"])
     return times
 
 
 def summary(times: dict[str, list[float]], contender: str) -> dict:
-    """Median µs and the medians of the round-by-round ratios to the floor and DRF authtoken."""
+    """Median µs, the medians of the round-by-round ratios to the floor and DRF authtoken,
+    the cost (µs over the floor) and its round-by-round ratio to each reference's cost."""
     mine = times[contender]
     out = {"median_us": round(statistics.median(mine), 1), "min_us": round(min(mine), 1),
            "max_us": round(max(mine), 1), "rounds_us": [round(t, 1) for t in mine]}  # fmt: skip
     for name, ref in (("x_floor", "floor"), ("x_drf_token", "drf_token")):
         if ref in times:
             out[name] = round(statistics.median(a / b for a, b in zip(mine, times[ref])), 3)
-    return out
+    return {**out, **costs(times, contender, REFERENCES)}
 
 
-def pairing(
-    pythons: dict[str, Path], contenders: list[str], db: str, cache: str, full: bool
-) -> list[dict]:
+def pairing(pythons: dict[str, Path], contenders: list[str], db: str, cache: str,
+            rounds: int, http: bool) -> list[dict]:  # fmt: skip
     """All contenders of one database/cache pairing, measured side by side."""
     log(f"{db} + {cache}: setting up {len(contenders)} contenders")
     workers = [Worker(pythons[CONTENDERS[c][0]], c, db, cache) for c in contenders]
     try:
         for w in workers:
             ready = w.read()
-            w.result["queries"] = ready["queries"]
-            w.per_user, w.has_table = ready["per_user"], ready["has_table"]
+            w.result.update(queries=ready["queries"], per_user=ready["per_user"],
+                            has_table=ready["has_table"])  # fmt: skip
         log(f"{db} + {cache}: in-process rounds")
+        all_ask(workers, f"round {WARMUP}")
+        times = interleaved(workers, rounds, PER_ROUND)
         for w in workers:
-            w.ask(f"round {WARMUP}")
-        times = interleaved(workers, ROUNDS, PER_ROUND)
-        for w in workers:
-            w.result["inprocess"] = {**summary(times, w.contender), "per_round": PER_ROUND}
-        log(f"{db} + {cache}: HTTP")
-        for w in workers:
-            w.ask("http_start")
-        reps: dict[str, list[dict]] = {w.contender: [] for w in workers}
-        for _ in range(WRK_REPS):
-            for w in workers:
-                reps[w.contender].append(w.ask(f"wrk {WRK_SECONDS}"))
-        for w in workers:
-            w.ask("http_stop")
-            runs = reps[w.contender]
-            w.result["http"] = {
-                "requests_per_s": round(statistics.median(r["requests_per_s"] for r in runs)),
-                "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
-                "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
-                "non_2xx": sum(r["non_2xx"] for r in runs),
-                "runs": runs,
-            }
-        if full and (db, cache) != ("postgres", "locmem"):  # a hit reads no table: once is enough
-            scaled(workers, "user_50_tokens", [w for w in workers if w.per_user],
-                   "add_user_tokens 49", "remove_user_tokens")  # fmt: skip
-            scaled(workers, "table_100k", [w for w in workers if w.has_table], "fill", None)
+            w.result["inprocess"] = {**summary(times, w.name), "per_round": PER_ROUND}
+        if db == "postgres":
+            for w, info in zip(workers, all_ask(workers, "pginfo")):
+                w.result["postgres"] = info
+        if http:
+            measure_http(workers, f"{db} + {cache}")
     finally:
         for w in workers:
             w.close()
     return [w.result for w in workers]
 
 
-def scaled(
-    workers: list[Worker], phase: str, changed: list[Worker], do: str, undo: str | None
-) -> None:
-    """Per-request cost after ``do`` on ``changed``, against the floor measured alongside.
+def measure_http(workers: list[Worker], where: str) -> None:
+    """gunicorn + wrk for every worker, the runs interleaved."""
+    log(f"{where}: HTTP")
+    for w in workers:
+        w.ask("http_start")
+    reps: dict[str, list[dict]] = {w.name: [] for w in workers}
+    for _ in range(WRK_REPS):
+        for w in workers:
+            reps[w.name].append(w.ask(f"wrk {WRK_SECONDS}"))
+    for w in workers:
+        w.ask("http_stop")
+        runs = reps[w.name]
+        w.result["http"] = {
+            "requests_per_s": round(statistics.median(r["requests_per_s"] for r in runs)),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
+            "non_2xx": sum(r["non_2xx"] for r in runs),
+            "runs": runs,
+        }
 
-    The floor (and every unchanged contender) keeps running rounds, so the change is
-    also given as the change of the ratio to the floor, which cancels machine drift.
+
+def scale(pythons: dict[str, Path], run: dict, rounds: int) -> dict:
+    """Is the cost flat as the table and the user's tokens grow? Paired workers, one phase.
+
+    A worker's state cannot be switched back and forth between rounds, so each state
+    is its own worker, and all of them take turns round by round with the floor:
+    ``base`` (one token), ``control`` (a second, identical one-token worker: how far two
+    identical workers differ in this phase, i.e. the noise), ``user_50_tokens`` (the
+    user holds 50) and ``table_100k`` (100,000 other users' tokens in the table).
+
+    The change of the cost is, round by round, (state − base) ÷ base's median cost over
+    the floor: a paired difference, so the floor's own noise stays out of it.
     """
-    if not changed:
-        return
-    log(f"{phase}: {', '.join(w.contender for w in changed)}")
-    for w in changed:
-        w.ask(do)
-        w.ask(f"round {WARMUP}")
-    times = interleaved(workers, SCALED_ROUNDS, SCALED_PER_ROUND)
-    for w in changed:
-        data = {**summary(times, w.contender), "queries": w.ask("queries")}
-        base = w.result["inprocess"]
-        data["change"] = round(data["median_us"] / base["median_us"] - 1, 3)
-        if "x_floor" in data:
-            data["change_vs_floor"] = round(data["x_floor"] / base["x_floor"] - 1, 3)
-        w.result[phase] = data
-        if undo:
-            w.ask(undo)
+    contender, db, cache = run["contender"], run["db"], run["cache"]
+    states = {"base": None, "control": None}
+    if run["per_user"]:
+        states["user_50_tokens"] = "add_user_tokens 49"
+    if run["has_table"]:
+        states["table_100k"] = "fill"
+    log(f"{db} + {cache}: scale of {contender} ({', '.join(states)})")
+    python = pythons[CONTENDERS[contender][0]]
+    workers = [Worker(pythons["drf"], "floor", db, cache)]
+    workers += [Worker(python, contender, db, cache, name=state) for state in states]
+    try:
+        for w in workers:
+            w.read()
+        changed = [w for w in workers if states.get(w.name)]
+        for w in changed:
+            w.send(states[w.name])
+        setup = {w.name: w.read() for w in changed}
+        all_ask(workers, f"round {WARMUP}")
+        times = interleaved(workers, rounds, SCALE_PER_ROUND)
+        queries = {w.name: w.ask("queries")["per_request"] for w in workers[1:]}
+    finally:
+        for w in workers:
+            w.close()
+    base = statistics.median(t - f for t, f in zip(times["base"], times["floor"]))
+    out = {"rounds": rounds, "per_round": SCALE_PER_ROUND, "base_cost_us": round(base, 1),
+           "rounds_us": {name: [round(t, 1) for t in ts]
+                         for name, ts in times.items()}}  # fmt: skip
+    for name in list(states)[1:]:
+        change = [(t - b) / base for t, b in zip(times[name], times["base"])] if base > 0 else []
+        out[name] = {"change": distribution(change), "queries": queries[name],
+                     "setup_s": setup.get(name, {}).get("seconds")}  # fmt: skip
+    return out
 
 
 def machine() -> dict:
@@ -236,7 +287,8 @@ def machine() -> dict:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    pg = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "show server_version"],
+    pg = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+                         "show server_version"],
                         capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
     info = subprocess.run(["redis-cli", "INFO", "server"], capture_output=True, text=True,
                           check=False).stdout  # fmt: skip
@@ -256,20 +308,60 @@ def machine() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", help="contenders to run (default: all)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="CONTENDER",
+        choices=list(CONTENDERS),
+        help="contenders to run (the floor always runs: costs are over it)",
+    )
+    parser.add_argument(
+        "--pairings",
+        nargs="+",
+        metavar="DB+CACHE",
+        choices=[f"{db}+{cache}" for db, cache in PAIRINGS],
+        help="pairings to run (default: all three)",
+    )
+    parser.add_argument(
+        "--scale",
+        nargs="+",
+        metavar="CONTENDER",
+        choices=[*CONTENDERS, "all"],
+        help=f"contenders whose flatness is measured, or 'all' "
+        f"(default: {' '.join(SCALE_DEFAULT)})",
+    )
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale phase")
+    parser.add_argument("--no-http", action="store_true", help="skip gunicorn + wrk")
     parser.add_argument("--no-noise-pass", action="store_true", help="skip the second pass")
+    parser.add_argument("--noise-http", action="store_true",
+                        help="HTTP in the second pass too (about 3.5 more minutes)")  # fmt: skip
     parser.add_argument("--no-purge", action="store_true", help="skip the 1,000,000-row purge")
-    options = parser.parse_args()
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"in-process rounds ({ROUNDS})")
+    parser.add_argument("--scale-rounds", type=int, default=SCALE_ROUNDS,
+                        help=f"rounds of the scale phase ({SCALE_ROUNDS})")  # fmt: skip
+    options = parser.parse_args()  # fmt: skip
     started, load_before = time.monotonic(), os.getloadavg()
-    contenders = options.only or list(CONTENDERS)
+    contenders = ["floor"] + [c for c in options.only or CONTENDERS if c != "floor"]
+    pairings = [p for p in PAIRINGS if not options.pairings or "+".join(p) in options.pairings]
+    scaled = [] if options.no_scale else options.scale or list(SCALE_DEFAULT)
+    if scaled == ["all"]:
+        scaled = list(CONTENDERS)
     pythons = {name: venv(name) for name in {CONTENDERS[c][0] for c in contenders} | {"durin"}}
+    partial = sys.argv[1:] != []
 
     runs, noise = [], []
-    for full in (True, False) if not options.no_noise_pass else (True,):
-        for (db, cache), members in PAIRINGS.items():
-            members = [c for c in members if c in contenders]
-            if members:
-                (runs if full else noise).extend(pairing(pythons, members, db, cache, full))
+    for db, cache in pairings:
+        members = [c for c in PAIRINGS[db, cache] if c in contenders]
+        runs.extend(pairing(pythons, members, db, cache, options.rounds, not options.no_http))
+    for run in runs:
+        if run["contender"] in scaled and (run["db"], run["cache"]) in SCALE_PAIRINGS:
+            if run["per_user"] or run["has_table"]:
+                run["scale"] = scale(pythons, run, options.scale_rounds)
+    if not options.no_noise_pass:  # in process: HTTP's own noise shows in its interleaved runs
+        http = options.noise_http and not options.no_http
+        for db, cache in pairings:
+            members = [c for c in PAIRINGS[db, cache] if c in contenders]
+            noise.extend(pairing(pythons, members, db, cache, options.rounds, http))
     log("bare cache GETs")
     floors = [worker(pythons["durin"], "cachefloor", cache) for cache in ("locmem", "redis")]
     purge = None
@@ -279,39 +371,33 @@ def main() -> None:
 
     result = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip(),
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                                 capture_output=True, text=True, check=False).stdout.strip(),
         "machine": {**machine(), "load_average_before": load_before},
         "settings": {
-            "rounds": ROUNDS,
+            "rounds": options.rounds,
             "per_round": PER_ROUND,
-            "scaled_rounds": SCALED_ROUNDS,
-            "scaled_per_round": SCALED_PER_ROUND,
+            "scale_rounds": options.scale_rounds,
+            "scale_per_round": SCALE_PER_ROUND,
             "wrk_reps": WRK_REPS,
             "wrk_seconds": WRK_SECONDS,
+            "arguments": sys.argv[1:],
         },
         "runs": runs,
         "noise_runs": noise,
         "cache_floor": floors,
         "purge": purge,
         "duration_s": round(time.monotonic() - started),
-    }
+    }  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%MZ")
-    for name in (stamp, "latest"):  # the JSON first: a report bug must not lose a run
+    names = [f"{stamp}-partial"] if partial else [stamp, "latest"]  # a part never is "latest"
+    for name in names:  # the JSON first: a report bug must not lose a run
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
-    sys.path.insert(0, str(HERE))
-    from report import markdown
-
     text = markdown(result, {c: label for c, (_, label) in CONTENDERS.items()})
-    for name in (stamp, "latest"):
+    for name in names:
         (RESULTS / f"{name}.md").write_text(text)
-    log(f"done in {result['duration_s']} s: bench/results/{stamp}.md")
+    log(f"done in {result['duration_s']} s: bench/results/{names[0]}.md")
     print(text)
 
 

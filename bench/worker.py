@@ -6,10 +6,21 @@ lines on stdout. Modes:
 - ``serve CONTENDER DB CACHE``: fresh database, one user, one token; then answers
   ``run.py``'s commands: SQL queries per request, a round of in-process requests
   (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it),
-  HTTP through gunicorn + wrk, 50 tokens for the user, 100,000 tokens in the table.
+  HTTP through gunicorn + wrk, 50 tokens for the user, 100,000 tokens in the table,
+  what PostgreSQL has prepared on this connection (``pginfo``).
 - ``cachefloor CACHE``: one bare cache GET of a small value, what a cache hit cannot beat.
 - ``purge``: ``manage.py purge_expired_tokens`` on 1,000,000 expired durin tokens (PostgreSQL).
-- ``profile CONTENDER``: cProfile of the authenticated request (SQLite, local-memory).
+
+For a person (where the microseconds go; print text or JSON, run with a venv's python):
+
+- ``tree CONTENDER [DB CACHE]``: the call tree under ``authenticate()`` alone, µs per call.
+  It uses only DRF's API, so it works whatever durin's internals are called.
+- ``profile CONTENDER [DB CACHE]``: cProfile of the whole authenticated request.
+- ``parts [CACHE DB]``: each step of durin's hot path timed alone (no profiler overhead);
+  a step that this version of durin no longer has is reported, not fatal.
+- ``hit CONTENDER [CACHE]``: a cached class's hit next to one bare ``cache.get()``.
+
+DB is ``sqlite`` (default) or ``postgres``; CACHE ``locmem`` (default) or ``redis``.
 """
 
 from __future__ import annotations
@@ -71,6 +82,8 @@ def drop(env: dict[str, str]) -> None:
     from django.db import connections
 
     connections.close_all()
+    for conn in connections.all():
+        getattr(conn, "close_pool", lambda: None)()  # Django's pool keeps its own connections
     if env["BENCH_DB"] == "postgres":
         recreate_pg(env["BENCH_DB_NAME"], drop_only=True)
     else:
@@ -225,9 +238,9 @@ def serve(contender: str, db: str, cache: str) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    adapter = CONTENDERS[contender]()
     server = remove = None
     try:
+        adapter = CONTENDERS[contender]()
         migrate()
         user = get_user_model().objects.create_user("bench", password=None)
         token = adapter.issue(user)
@@ -268,15 +281,14 @@ def serve(contender: str, db: str, cache: str) -> None:
                 started = time.monotonic()
                 model = get_user_model()
                 fill_users(model)
-                ids = model.objects.filter(username__startswith="filler").values_list(
-                    "pk", flat=True
-                )
-                adapter.fill(list(ids))
+                adapter.fill()
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
                         cursor.execute("ANALYZE")  # what autovacuum would have done by now
                 call()
                 reply({"seconds": round(time.monotonic() - started, 1)})
+            elif command == "pginfo":
+                reply(pg_info(call))
             elif command == "quit":
                 break
     finally:
@@ -284,6 +296,40 @@ def serve(contender: str, db: str, cache: str) -> None:
             server.stop()
         drop(env)
     reply({"bye": True})
+
+
+def pg_info(call: Caller) -> dict:
+    """What this process's PostgreSQL connection does: binding, pool, prepared statements.
+
+    psycopg prepares a statement only with server-side binding and a
+    ``prepare_threshold`` (Django sets it to None unless OPTIONS gives one), after
+    that many executions on one connection; ``pg_prepared_statements`` is the proof.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        return {}
+    with CaptureQueriesContext(connection) as ctx:
+        call()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [" ".join(row[0].split()) for row in cursor.fetchall()]
+    lookups = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+
+    def head(sql: str) -> str:  # the SQL up to its WHERE, the same whatever the binding
+        return sql.split(" WHERE ")[0]
+
+    options = connection.settings_dict["OPTIONS"]
+    return {
+        "server_side_binding": options.get("server_side_binding") is True,
+        "prepare_threshold": connection.connection.prepare_threshold,
+        "conn_max_age": connection.settings_dict["CONN_MAX_AGE"],
+        "pool": connection.pool.get_stats() if connection.pool else None,
+        "prepared_statements": [s[:200] for s in prepared],
+        "lookup_prepared": bool(lookups)
+        and all(any(head(s) == head(q) for s in prepared) for q in lookups),
+    }
 
 
 def fill_users(model) -> None:
@@ -378,20 +424,36 @@ def purge(rows: int = 1_000_000) -> dict:
     }
 
 
-def profile(contender: str, requests: int = 5000) -> dict:
+def authenticated(contender: str, db: str, cache: str):
+    """A fresh database with one user and one token: (env, Caller, DRF Request, authenticator)."""
+    env = configure(contender, db, cache)
+    from benchproject.contenders import CONTENDERS
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+    from rest_framework.settings import api_settings
+
+    try:
+        adapter = CONTENDERS[contender]()
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        header = f"{adapter.scheme} {adapter.issue(user)}"
+        request = Request(RequestFactory().get("/me/", HTTP_AUTHORIZATION=header))
+        authenticator = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
+        authenticator.authenticate(request)  # a cached class: fills the cache
+    except BaseException:
+        drop(env)
+        raise
+    return env, Caller(header), request, authenticator
+
+
+def profile(contender: str, db: str = "sqlite", cache: str = "locmem", requests: int = 5000) -> str:
     """cProfile of ``requests`` warm authenticated requests; the top functions by own time."""
     import cProfile
     import pstats
 
-    env = configure(contender, "sqlite", "locmem")
-    from benchproject.contenders import CONTENDERS
-    from django.contrib.auth import get_user_model
-
-    adapter = CONTENDERS[contender]()
+    env, call, _, _ = authenticated(contender, db, cache)
     try:
-        migrate()
-        user = get_user_model().objects.create_user("bench", password=None)
-        call = Caller(f"{adapter.scheme} {adapter.issue(user)}")
         for _ in range(WARMUP):
             call()
         profiler = cProfile.Profile()
@@ -405,11 +467,73 @@ def profile(contender: str, requests: int = 5000) -> dict:
         stats.sort_stats("tottime").print_stats(25)
     finally:
         drop(env)
-    return {"contender": contender, "requests": requests, "report": out.getvalue()}
+    return f"{contender} on {db} + {cache}, {requests} requests\n{out.getvalue()}"
+
+
+def tree(contender: str, db: str = "sqlite", cache: str = "locmem", calls: int = 3000) -> str:
+    """Where ``authenticate()``'s microseconds go: its call tree, µs per call, under cProfile.
+
+    The profiler inflates pure-Python steps more than C and I/O, so the tree is
+    printed next to ``authenticate()`` timed without it; read shares, not sums.
+    """
+    import cProfile
+    import pstats
+    import timeit
+
+    env, _, request, authenticator = authenticated(contender, db, cache)
+    try:
+        run = lambda: authenticator.authenticate(request)  # noqa: E731
+        for _ in range(WARMUP):
+            run()
+        bare = statistics.median(timeit.repeat(run, number=calls // 5, repeat=7)) / (calls // 5)
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [run() for _ in range(calls)])
+        stats = pstats.Stats(profiler).stats  # func -> (cc, nc, tt, ct, {caller: (cc, nc, tt, ct)})
+    finally:
+        drop(env)
+    children: dict = {}
+    for func, (*_, callers) in stats.items():
+        for caller, edge in callers.items():
+            children.setdefault(caller, []).append((edge[3], edge[1], func))
+    root = max((f for f in stats if f[2] == "authenticate"), key=lambda f: stats[f][3])
+    total = stats[root][3]
+    lines = [
+        f"{contender} on {db} + {cache}: authenticate() {bare * 1e6:.1f} µs without the "
+        f"profiler, {total / calls * 1e6:.1f} µs under it ({calls} calls); "
+        "µs per authenticate(), share, calls per authenticate()",
+    ]
+
+    def name(func) -> str:
+        path, line, fn = func
+        if path == "~":
+            return fn
+        parts = Path(path).parts
+        short = "/".join(parts[parts.index("site-packages") + 1 :] if "site-packages" in parts
+                         else parts[-2:])  # fmt: skip
+        return f"{fn}  ({short}:{line})"
+
+    def walk(func, depth: int, share: float, seen: frozenset) -> None:
+        """``share``: the part of ``func``'s time spent on this path (cProfile keeps one
+        level of callers, so a shared function's callees are split in proportion)."""
+        for ct, nc, child in sorted(children.get(func, []), reverse=True):
+            ct, nc = ct * share, nc * share
+            if ct < total * 0.01 or child in seen:
+                continue
+            lines.append(f"{'  ' * depth}{ct / calls * 1e6:8.1f} {ct / total:6.1%} "
+                         f"{nc / calls:6.1f}  {name(child)}")  # fmt: skip
+            walk(child, depth + 1, ct / stats[child][3], seen | {child})
+
+    lines.append(f"{total / calls * 1e6:8.1f} 100.0% {1:6.1f}  {name(root)}")
+    walk(root, 1, 1.0, frozenset({root}))
+    return "\n".join(lines)
 
 
 def parts(cache: str = "locmem", db: str = "sqlite") -> dict:
-    """µs of each step of durin's hot path, timed alone (no profiler overhead)."""
+    """µs of each step of durin's hot path, timed alone (no profiler overhead).
+
+    The steps name durin's internals as of 2026-11; a step that a later version
+    renamed or dropped shows as "n/a: <error>" (``tree`` needs no internal names).
+    """
     import timeit
 
     env = configure("durin_cached", db, cache)
@@ -421,48 +545,60 @@ def parts(cache: str = "locmem", db: str = "sqlite") -> dict:
     from durin import cache as durin_cache
     from durin.models import AuthToken, Client
 
+    memo: dict = {}
+
+    def once(name: str, make):  # a step's input, made on its first (warm-up) call
+        if name not in memo:
+            memo[name] = make()
+        return memo[name]
+
+    def stored() -> tuple:  # the cached entry and generation, as cache.read fetches them
+        keys = [durin_cache.cache_key(once("digest", digest)), durin_cache.generation_key()]
+        found = durin_cache.backend().get_many(keys)
+        return found[keys[0]], found[keys[1]]
+
     try:
         migrate()
         user = get_user_model().objects.create_user("bench", password=None)
         token = AuthToken.objects.create(user, Client.objects.create(name="bench")).token
-        digest = crypto.digest(token)
         header = f"Token {token}"
         call = Caller(header)
         cached, plain = auth.CachedTokenAuthentication(), auth.TokenAuthentication()
         request = Request(RequestFactory().get("/me/", HTTP_AUTHORIZATION=header))
         cached.authenticate(request)  # fills the cache
-        found = durin_cache.backend().get_many([durin_cache.cache_key(digest),
-                                                durin_cache.generation_key()])  # fmt: skip
-        entry, generation = found[durin_cache.cache_key(digest)], found[durin_cache.generation_key()]
-        loaded = plain.get_token(digest)
+        digest = lambda: crypto.digest(token)  # noqa: E731
         steps = {
             "whole request (WSGI call), durin cached": call,
             "CachedTokenAuthentication.authenticate": lambda: cached.authenticate(request),
             "TokenAuthentication.authenticate": lambda: plain.authenticate(request),
-            "header parsing (_header_bytes + split)": lambda: auth._header_bytes(request)[
-                0
-            ].split(),
+            "header parsing (_header_bytes + split)": (
+                lambda: auth._header_bytes(request)[0].split()
+            ),
             "crypto.has_valid_checksum": lambda: crypto.has_valid_checksum(token),
-            "crypto.digest (SHA-256)": lambda: crypto.digest(token),
-            "cache.read (one get_many: entry + generation, then unpack)": lambda: durin_cache.read(
-                digest
+            "crypto.digest (SHA-256)": digest,
+            "cache.read (one get_many, then unpack)": (
+                lambda: durin_cache.read(once("digest", digest))
             ),
-            "cache backend get_many alone": lambda: durin_cache.backend().get_many(
-                [durin_cache.cache_key(digest), durin_cache.generation_key()]
+            "cache backend get_many alone": lambda: stored(),
+            "cache._unpack (the instances from the entry)": (
+                lambda: durin_cache._unpack(*once("stored", stored))
             ),
-            "cache._unpack (3 model instances from the entry)": lambda: durin_cache._unpack(
-                entry, generation
+            "TokenAuthentication.get_token (the SQL query)": (
+                lambda: plain.get_token(once("digest", digest))
             ),
-            "TokenAuthentication.get_token (the SQL query)": lambda: plain.get_token(digest),
             "services.record_use (no write due)": lambda: services.record_use(
-                loaded, timezone_now()
+                once("loaded", lambda: plain.get_token(once("digest", digest))), timezone_now()
             ),
             "timezone.now": timezone_now,
         }
-        out = {}
+        out: dict[str, float | str] = {}
         for name, fn in steps.items():
-            for _ in range(200):
-                fn()
+            try:
+                for _ in range(200):
+                    fn()
+            except Exception as exc:  # noqa: BLE001 - a step this version does not have
+                out[name] = f"n/a: {type(exc).__name__}: {exc}"[:200]
+                continue
             runs = timeit.repeat(fn, number=2000, repeat=7)
             out[name] = round(statistics.median(runs) / 2000 * 1e6, 2)
     finally:
@@ -475,22 +611,10 @@ def hit(contender: str, cache: str = "redis") -> dict:
     in one process: how close the class gets to the single round trip it cannot avoid."""
     import timeit
 
-    env = configure(contender, "postgres", cache)
-    from benchproject.contenders import CONTENDERS
-    from django.contrib.auth import get_user_model
+    env, _, request, authenticator = authenticated(contender, "postgres", cache)
     from django.core.cache import cache as django_cache
-    from django.test import RequestFactory
-    from rest_framework.request import Request
-    from rest_framework.settings import api_settings
 
-    adapter = CONTENDERS[contender]()
     try:
-        migrate()
-        user = get_user_model().objects.create_user("bench", password=None)
-        header = f"{adapter.scheme} {adapter.issue(user)}"
-        authenticator = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
-        request = Request(RequestFactory().get("/me/", HTTP_AUTHORIZATION=header))
-        authenticator.authenticate(request)  # fills the cache
         django_cache.set("bench-small", "x" * 16, 300)
         steps = {"authenticate": lambda: authenticator.authenticate(request),
                  "bare cache.get": lambda: django_cache.get("bench-small")}  # fmt: skip
@@ -515,13 +639,8 @@ if __name__ == "__main__":
     mode, *args = sys.argv[1:]
     if mode == "serve":
         serve(*args)
+    elif mode in ("cachefloor", "purge"):  # run.py reads their one JSON line
+        reply({"cachefloor": cachefloor, "purge": purge}[mode](*args))
     else:
-        reply(
-            {
-                "cachefloor": cachefloor,
-                "purge": purge,
-                "profile": profile,
-                "parts": parts,
-                "hit": hit,
-            }[mode](*args)
-        )
+        out = {"profile": profile, "tree": tree, "parts": parts, "hit": hit}[mode](*args)
+        print(out if isinstance(out, str) else json.dumps(out, indent=1, ensure_ascii=False))
