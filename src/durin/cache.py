@@ -328,8 +328,8 @@ def _loaded(model: type[Model], db: str, names: tuple[str, ...], values: tuple) 
     if (
         model.__init__ is not Model.__init__
         or model.from_db.__func__ is not _FROM_DB  # type: ignore[attr-defined]
-        or pre_init.has_listeners(model)
-        or post_init.has_listeners(model)
+        or (pre_init.receivers and pre_init.has_listeners(model))
+        or (post_init.receivers and post_init.has_listeners(model))
     ):
         return model.from_db(db, names, values)
     instance = model.__new__(model)
