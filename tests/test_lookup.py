@@ -51,7 +51,7 @@ def test_the_statement_compiles_on_this_django_and_database(token):
     """The ORM fallback exists for statements Django would compile differently; the
     default one must never need it, on any supported Django or backend."""
     lookup.find(AuthToken.objects.get(pk=token.pk).digest, RELATED)
-    assert isinstance(lookup._lookups[connections["default"]][RELATED], lookup.Lookup)
+    assert isinstance(lookup.compiled(connections["default"])[RELATED], lookup.Lookup)
 
 
 def test_an_unknown_digest_is_none_in_one_query(db, django_assert_num_queries):
@@ -105,9 +105,9 @@ def test_a_statement_that_cannot_be_compiled_is_looked_up_through_the_orm(
 def test_a_setting_change_compiles_again(token, settings):
     digest = AuthToken.objects.get(pk=token.pk).digest
     lookup.find(digest, RELATED)
-    assert lookup._lookups.get(connections["default"])
+    assert lookup.compiled(connections["default"])
     settings.REST_DURIN = {"MIN_REFRESH_INTERVAL": 30}
-    assert not lookup._lookups.get(connections["default"])
+    assert not lookup.compiled(connections["default"])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -131,4 +131,4 @@ def test_each_thread_runs_the_statement_on_its_own_connection(user, web):
     (other_user, other_token), other_connection = results[0]
     assert other_user.pk == main_user.pk == user.pk and other_token.pk == token.pk
     assert other_connection is not connections["default"]
-    assert lookup._lookups.get(connections["default"])
+    assert lookup.compiled(connections["default"])

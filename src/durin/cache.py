@@ -241,7 +241,7 @@ class Outage:
                 backend().set_many(_marker_keys(owed), _marker_timeout())
             # After the markers: a reader of the new generation finds them there.
             backend().set(generation_key(), generation, None)
-        except Exception:  # still failing: the same outage goes on
+        except BaseException:  # still failing (or interrupted): the same outage goes on
             with cls._lock:
                 cls._ending = False
             raise
@@ -321,12 +321,12 @@ def _loaded(model: type[Model], db: str, names: tuple[str, ...], values: tuple) 
     """``model.from_db(db, names, values)``, minus the work no one could notice.
 
     ``from_db`` runs ``Model.__init__``, which sends ``pre_init``/``post_init`` and sets
-    each field: a third of a cache hit. When the model keeps Django's own ``from_db`` and
-    ``__init__`` and nothing listens to those signals for it, the instance is built
-    directly, with the same attributes and state.
+    each field: a third of a cache hit. When the model keeps Django's own ``from_db``, no
+    class in its MRO adds an ``__init__`` and nothing listens to those signals for it, the
+    instance is built directly, with the same attributes and state.
     """
     if (
-        model.__init__ is not Model.__init__
+        not _plain_init(model)
         or model.from_db.__func__ is not _FROM_DB  # type: ignore[attr-defined]
         or (pre_init.receivers and pre_init.has_listeners(model))
         or (post_init.receivers and post_init.has_listeners(model))
@@ -340,6 +340,14 @@ def _loaded(model: type[Model], db: str, names: tuple[str, ...], values: tuple) 
 
 
 _FROM_DB = Model.from_db.__func__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _plain_init(model: type[Model]) -> bool:
+    """Whether ``Model.__init__`` is the only ``__init__`` an instance of ``model`` runs: no
+    class of the model's MRO defines its own (``Model.__init__`` ends with ``super()``'s,
+    so a mixin after it runs too)."""
+    return all("__init__" not in vars(cls) for cls in model.__mro__ if cls not in (Model, object))
 
 
 def _first_generation(cache: BaseCache) -> str | None:

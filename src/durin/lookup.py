@@ -16,7 +16,6 @@ the digest, composite keys) is looked up through the ORM instead, every time.
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,10 +76,21 @@ class Lookup:
         return token
 
 
-#: connection -> {select_related list: Lookup, or None where the ORM must do it}
-_lookups: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Lookup | None]] = (
-    weakref.WeakKeyDictionary()
-)
+#: Bumped by ``forget``: statements compiled before are compiled again.
+_epoch = 0
+
+
+def compiled(connection: Any) -> dict[tuple[str, ...], Lookup | None]:
+    """This connection's statements by select-related list (``None``: the ORM does it).
+
+    Held by the connection itself, so they go when it goes (a connection per thread, or
+    per request under ASGI), and a statement never runs on a connection it was not
+    compiled for.
+    """
+    held = connection.__dict__.get("_durin_lookups")
+    if held is None or held[0] != _epoch:
+        held = connection._durin_lookups = (_epoch, {})
+    return held[1]
 
 
 def related_list(extra: Any) -> tuple[str, ...]:
@@ -95,14 +105,14 @@ def find(digest: str, related: tuple[str, ...]) -> AuthToken | None:
     """The token with this digest and its ``related`` models, in one query, or ``None``."""
     alias = router.db_for_read(AuthToken)
     connection = connections[alias]
-    compiled = _lookups.setdefault(connection, {})
+    statements = compiled(connection)
     try:
-        lookup = compiled[related]
+        lookup = statements[related]
     except KeyError:
         try:
-            lookup = compiled[related] = Lookup(alias, related)
+            lookup = statements[related] = Lookup(alias, related)
         except Uncompilable:
-            lookup = compiled[related] = None
+            lookup = statements[related] = None
     if lookup is None:
         return _orm_find(alias, digest, related)
     return lookup.fetch(digest)
@@ -116,5 +126,7 @@ def _orm_find(alias: str, digest: str, related: Iterable[str]) -> AuthToken | No
 
 
 def forget(**kwargs: Any) -> None:
-    """``setting_changed`` receiver: compile again under the new settings."""
-    _lookups.clear()
+    """``setting_changed`` receiver: compile again under the new settings, on every
+    connection of every thread."""
+    global _epoch
+    _epoch += 1
