@@ -102,9 +102,9 @@ def test_login_by_email_then_requests_see_what_the_orm_sees(api, member, web, qu
         "expiry": orm.expiry.isoformat(),
         "databases": ["replica"] * 3,
     }
-    # post_init runs for every instance the database path builds. A cache hit may build
-    # its instances without __init__ (so without the signal), never with stale values.
-    assert email_at_init in ((None, EMAIL) if hit else (EMAIL,))
+    # The user model has a post_init receiver: a cache hit builds it with from_db too, so
+    # the receiver runs as on the database path (README, "What a request costs").
+    assert email_at_init == EMAIL
     assert_as_the_orm_reads_it(response.wsgi_request, hit=hit)
 
     # One query either way: the token's, organisation joined, or on a cache hit (whose
