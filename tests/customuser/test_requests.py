@@ -47,7 +47,7 @@ def loaded_fields(instance: Model) -> dict[str, tuple[type, Any, Any]]:
 
 def assert_as_the_orm_reads_it(request: Any, *, hit: bool) -> None:
     """``request.auth`` and its user and client hold what the ORM reads for that row, from
-    the same alias; on a cache hit the user comes without its password hash."""
+    the same alias, as saved rows; on a cache hit the user comes without its password hash."""
     token = request.auth
     orm = AuthToken.objects.select_related(*RELATED).get(pk=token.pk)
     assert request.user is token.user
@@ -63,6 +63,7 @@ def assert_as_the_orm_reads_it(request: Any, *, hit: bool) -> None:
         }
         assert loaded_fields(served) == expected
         assert served._state.db == read._state.db == "replica"
+        assert served._state.adding is read._state.adding is False
     assert token.user.get_deferred_fields() == ({"password"} if hit else set())
     for moment in (token.created, token.expiry):
         assert (moment.tzinfo is not None) is settings.USE_TZ
