@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import DatabaseError, connection
@@ -21,6 +22,11 @@ from rest_framework.test import APIClient
 from durin.models import AuthToken, Client
 
 PASSWORD = "correct horse battery staple"
+
+# tests/customuser needs settings of its own (a custom user model): test_custom_user.py runs
+# it in a pytest of its own, which is the only one to collect it.
+if settings.SETTINGS_MODULE != "tests.custom_settings":
+    collect_ignore = ["customuser"]
 
 
 def pytest_report_header(config: Any) -> str:
