@@ -2,8 +2,9 @@
 cache hits built without ``Model.__init__`` and the Redis reader kept per cache object
 (``durin.cache``).
 
-Tests marked ``xfail(strict=True)`` are findings: they fail on the code as it stands, for a
-reason a user can hit. The others guard what held, where a later change could break it.
+Three were findings, now fixed: a connection kept alive per ASGI request, a mixin's
+``__init__`` skipped on a cache hit, an interrupted end of outage that never ended. The
+others guard what held, where a later change could break it.
 """
 
 from __future__ import annotations
@@ -86,17 +87,6 @@ def _forged_token() -> str:
     return crypto.generate_token(durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: durin.lookup keeps each compiled Lookup in a WeakKeyDictionary keyed by "
-        "the connection, but the Lookup (its compiler, its converters bound to "
-        "connection.ops) holds that connection strongly, so no entry is ever freed. Django's "
-        "ASGI handler runs each request's sync code in a thread of its own, with a new "
-        "connection: every request that reaches the lookup, even with a forged token, leaks "
-        "a connection wrapper and its compiled statement (~25 kB)."
-    ),
-)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("view", ["whoami", "cached-whoami"])
 def test_asgi_requests_with_forged_tokens_leave_no_connection_behind(view):
@@ -146,16 +136,6 @@ def test_a_uuid_user_named_by_email_authenticates_alike_from_the_database_and_a_
     assert member_run["revoked_refused"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: durin.cache._loaded skips Model.__init__ whenever the model does not "
-        "override __init__ itself, but Model.__init__ ends with super().__init__(), which "
-        "runs any cooperative mixin listed after the model base. On a cache hit such a "
-        "user lacks the state its mixin sets up (AttributeError in the view), while the "
-        "database path has it."
-    ),
-)
 def test_a_hit_runs_what_model_init_runs_for_a_mixin_after_the_model_base(member_run):
     assert member_run["database"]["has_recent_actions"]
     assert member_run["hit"]["has_recent_actions"]
@@ -267,17 +247,6 @@ def tokens(user: Any, make_client: Any) -> tuple[AuthToken, AuthToken]:
     return AuthToken.objects.create(user, client), AuthToken.objects.create(user, client)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "finding: Outage.answered() sets _ending before its writes and resets it only on "
-        "Exception or success; a BaseException there (gevent Timeout, CancelledError) leaves "
-        "_ending True for good. Every later call then returns None: the process never writes "
-        "its owed markers or a new generation, so every other process keeps accepting the "
-        "revoked token from its old entry until it expires, and this one never trusts the "
-        "cache again."
-    ),
-)
 @pytest.mark.django_db(transaction=True)  # revocations reach the cache on commit
 def test_an_interrupted_end_of_outage_is_ended_by_the_next_call(processes, tokens, api):
     kept, revoked = tokens
