@@ -73,3 +73,29 @@ def test_a_model_that_customises_from_db_gets_it_called(token, monkeypatch):
     with no_queries():
         _, hit = authenticate(CachedTokenAuthentication, token)
     assert calls and hit.client.name == "web"
+
+
+def test_a_field_descriptor_that_acts_on_assignment_gets_it_on_a_hit(token, monkeypatch):
+    """A field's ``descriptor_class`` may do something on assignment; ``Model.__init__``
+    assigns through it, so a hit must too."""
+    from django.db.models.query_utils import DeferredAttribute
+
+    from durin import cache as token_cache
+
+    assigned: list[Any] = []
+
+    class Recording(DeferredAttribute):
+        def __set__(self, instance: Any, value: Any) -> None:
+            assigned.append(value)
+            instance.__dict__[self.field.attname] = value
+
+    authenticate(CachedTokenAuthentication, token)
+    monkeypatch.setattr(Client, "name", Recording(Client._meta.get_field("name")))
+    token_cache._plain_init.cache_clear()
+    try:
+        with no_queries():
+            _, hit = authenticate(CachedTokenAuthentication, token)
+    finally:
+        monkeypatch.undo()
+        token_cache._plain_init.cache_clear()
+    assert assigned == ["web"] and hit.client.name == "web"

@@ -64,6 +64,8 @@ from django.db import router
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Model
 from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
@@ -322,9 +324,9 @@ def _loaded(model: type[Model], db: str, names: tuple[str, ...], values: tuple) 
     """``model.from_db(db, names, values)``, minus the work no one could notice.
 
     ``from_db`` runs ``Model.__init__``, which sends ``pre_init``/``post_init`` and sets
-    each field: a third of a cache hit. When the model keeps Django's own ``from_db``, no
-    class in its MRO adds an ``__init__`` and nothing listens to those signals for it, the
-    instance is built directly, with the same attributes and state.
+    each field: a third of a cache hit. When the model keeps Django's own ``from_db``,
+    assigning its fields does nothing more (``_plain_init``) and nothing listens to those
+    signals for it, the instance is built directly, with the same attributes and state.
     """
     if (
         not _plain_init(model)
@@ -345,10 +347,25 @@ _FROM_DB = Model.from_db.__func__  # type: ignore[attr-defined]
 
 @functools.cache
 def _plain_init(model: type[Model]) -> bool:
-    """Whether ``Model.__init__`` is the only ``__init__`` an instance of ``model`` runs: no
-    class of the model's MRO defines its own (``Model.__init__`` ends with ``super()``'s,
-    so a mixin after it runs too)."""
-    return all("__init__" not in vars(cls) for cls in model.__mro__ if cls not in (Model, object))
+    """Whether setting the fields in ``__dict__`` does all that ``Model.__init__`` would.
+
+    No class of the model's MRO defines its own ``__init__`` (``Model.__init__`` ends with
+    ``super()``'s, so a mixin after it runs too) or ``__setattr__``, and no field's
+    descriptor does anything on assignment (a field's ``descriptor_class`` may); a foreign
+    key's id descriptor only clears a related object, which a new instance has none of.
+    """
+    if any(
+        "__init__" in vars(cls) or "__setattr__" in vars(cls)
+        for cls in model.__mro__
+        if cls not in (Model, object)
+    ):
+        return False
+    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
+    for field in model._meta.concrete_fields:
+        descriptor = getattr(model, field.attname, None)
+        if hasattr(descriptor, "__set__") and type(descriptor) not in plain:
+            return False
+    return True
 
 
 def _first_generation(cache: BaseCache) -> str | None:
