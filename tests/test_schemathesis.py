@@ -20,6 +20,7 @@ pytest.importorskip("drf_spectacular")
 HERE = Path(__file__).resolve().parent
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("DURIN_TEST_DB", "sqlite") != "sqlite",
     reason="the demo runs on its own SQLite database whatever the pass: the SQLite pass runs it",
