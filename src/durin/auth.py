@@ -100,6 +100,8 @@ class TokenAuthentication(BaseAuthentication):
             token = token.decode("utf-8")
         digest = cls.digest_of(token)
         auth_token = None if digest is None else cls.get_token(digest)
+        if auth_token is None and digest is not None:
+            auth_token = cls.get_superseded(digest)
         if auth_token is None:
             raise _failed(_("Invalid token."), "token_invalid")
         now = timezone.now()
@@ -135,6 +137,25 @@ class TokenAuthentication(BaseAuthentication):
         return lookup.find(
             digest, lookup.related_list(durin_settings.AUTHTOKEN_SELECT_RELATED_LIST)
         )
+
+    @classmethod
+    def get_superseded(cls, digest: str) -> AuthToken | None:
+        """The session of a token that rotation replaced, while its grace lasts.
+
+        Asked only for a digest that is no live token, so a current token's lookup costs
+        nothing more. Presented after its grace, a replaced token is reuse (RFC 9700
+        §4.14.2): someone else holds a copy, so the whole session is revoked.
+        """
+        related = lookup.related_list(durin_settings.AUTHTOKEN_SELECT_RELATED_LIST)
+        found = services.superseded_session(digest, related)
+        if found is None:
+            return None
+        session, superseded_at = found
+        if timezone.now() < services.grace_ends(superseded_at):
+            session._durin_superseded = True  # type: ignore[attr-defined]
+            return session
+        services.revoke_token(session, "reuse_detected")
+        return None
 
     @classmethod
     def record_use(cls, auth_token: AuthToken, now: datetime) -> None:
@@ -199,7 +220,8 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     @classmethod
     def remember(cls, auth_token: AuthToken) -> None:
-        # Stored only once it proved valid, its last_used and expiry already written.
+        # Stored only once it proved valid, its last_used and expiry already written; a
+        # replaced token (in its grace) never is: its entry would outlive the grace.
         generation = getattr(auth_token, "_durin_generation", None)
         if generation is not None:
             cache.store(auth_token, generation)

@@ -111,6 +111,11 @@ EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "CACHE_WRITE_CHECK_INTERVAL": ("a number of seconds (>= 1)", _int(1)),
     "LOGIN_THROTTLE_CACHE": ("a cache alias or None", lambda v: v is None or isinstance(v, str)),
     "MAX_TOKENS_PER_USER_CLIENT": ("a whole number (>= 1)", _int(1)),
+    "ROTATION_GRACE_PERIOD": (
+        "a timedelta of at least zero and at most one day",
+        lambda v: isinstance(v, timedelta) and timedelta(0) <= v <= timedelta(days=1),
+    ),
+    "REAUTHENTICATION_MAX_AGE": ("a number of seconds (>= 0)", _int(0)),
 }
 
 

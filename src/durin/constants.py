@@ -24,3 +24,6 @@ CACHE_KEY_PREFIX: Final = "durin:token:"
 
 #: Largest request body durin's views read; larger ones get 413 before parsing.
 MAX_REQUEST_BODY: Final = 64 * 1024
+
+#: Longest password ``reauthenticate/`` hashes; a longer one is a field error, never hashed.
+MAX_PASSWORD_LENGTH: Final = 4096

@@ -97,6 +97,15 @@ class Client(models.Model):
         help_text=_("Upper bound on a token's whole life, renewals included. Empty: none."),
     )
 
+    #: Refresh hands out a new token for the session and watches for the old one's reuse.
+    rotate_on_refresh = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Refresh issues a new token for the same session; a replaced token presented "
+            "after ROTATION_GRACE_PERIOD revokes the whole session (reuse detection)."
+        ),
+    )
+
     def __str__(self) -> str:
         return self.name
 
@@ -148,6 +157,9 @@ class AuthToken(models.Model):
     last_used = models.DateTimeField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True, default="")
+    #: When the user last proved their password for this session (login or reauthentication);
+    #: ``None`` for a token issued without one (an API key, the admin, ``objects.create``).
+    authenticated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AuthTokenManager()
 
@@ -200,6 +212,24 @@ class AuthToken(models.Model):
         from .services import renew_token
 
         return renew_token(self, request=request)
+
+
+class SupersededToken(models.Model):
+    """A token that rotation replaced, kept as a digest for as long as its session lives.
+
+    Presented within ``ROTATION_GRACE_PERIOD`` of ``superseded_at`` it still authenticates
+    its session (requests already in flight); presented later, it is reuse of a stolen
+    token and revokes the session. Looked up only when a digest is not a live token, so a
+    current token's lookup never pays for the history.
+    """
+
+    digest = models.CharField(max_length=DIGEST_LENGTH, unique=True, editable=False)
+    #: The session: the ``AuthToken`` row that now holds a newer digest.
+    session = models.ForeignKey(AuthToken, on_delete=models.CASCADE, related_name="+")
+    superseded_at = models.DateTimeField()
+
+    def __repr__(self) -> str:
+        return f"<SupersededToken session_id={self.session_id} superseded_at={self.superseded_at}>"
 
 
 class LoginFailureCount(models.Model):

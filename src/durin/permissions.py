@@ -5,12 +5,23 @@ A request not authenticated with a durin token is refused by both.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from .models import AuthToken
+from .settings import durin_settings
+
+
+def is_api_key(token: AuthToken) -> bool:
+    """Whether ``token`` belongs to the ``API_ACCESS_CLIENT_NAME`` client."""
+    name = durin_settings.API_ACCESS_CLIENT_NAME
+    return bool(name) and token.client.name == name
 
 
 class IsTokenAuthenticated(BasePermission):
@@ -38,3 +49,46 @@ class DisallowSpecificClients(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         auth = request.auth
         return isinstance(auth, AuthToken) and auth.client.name not in self.disallowed_clients_name
+
+
+class ReauthenticationRequired(exceptions.APIException):
+    """401 with RFC 9470's ``insufficient_user_authentication`` challenge and ``max_age``."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = _("Recent authentication required.")
+    default_code = "insufficient_user_authentication"
+
+    def __init__(self, max_age: int) -> None:
+        super().__init__()
+        self.max_age = max_age
+        # Read by DRF's exception handler; RFC 6750 wants the description in plain ASCII.
+        self.auth_header = (
+            f"{durin_settings.AUTH_HEADER_PREFIX} "
+            'error="insufficient_user_authentication", '
+            f'error_description="Confirm your password at reauthenticate/ and retry", '
+            f"max_age={max_age}"
+        )
+
+
+class RecentlyAuthenticated(BasePermission):
+    """The token's user proved their password (login or ``reauthenticate/``) at most
+    ``reauthentication_max_age`` seconds ago (the view's attribute, else the setting
+    ``REAUTHENTICATION_MAX_AGE``). A token issued without a password never passes.
+
+    Refused with 401 and a challenge telling the client to reauthenticate; a request not
+    authenticated with a durin token is refused as by any permission.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, AuthToken):
+            return False
+        max_age = getattr(view, "reauthentication_max_age", None)
+        if max_age is None:
+            max_age = durin_settings.REAUTHENTICATION_MAX_AGE
+        authenticated_at = token.authenticated_at
+        if authenticated_at is None or timezone.now() - authenticated_at > timedelta(
+            seconds=max_age
+        ):
+            raise ReauthenticationRequired(max_age)
+        return True

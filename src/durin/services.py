@@ -25,7 +25,7 @@ from django.utils import timezone
 from . import cache, crypto, reporting
 from .client_ip import client_ip
 from .constants import USER_AGENT_MAX_LENGTH
-from .models import AuthToken, AuthTokenQuerySet, Client
+from .models import AuthToken, AuthTokenQuerySet, Client, SupersededToken
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
 from .text import printable
@@ -220,7 +220,7 @@ def issue_token(
     With ``verify_user`` (a login), the user's stored password and active flag must
     still be those of ``user``: a password change racing the login wins. With
     ``exclusive`` (``apiaccess/``), ``AlreadyIssued`` if the user holds a live token
-    of ``client``. A
+    of ``client``. Only a login's token (``verify_user``) gets an ``authenticated_at``. A
     ``delta_ttl`` that is not a positive duration of at most ``MAX_TOKEN_TTL`` is a
     ``ValueError``; without one, a client whose ``token_ttl`` is not positive is
     ``UnusableClient``, before anything is locked or revoked. Run outside a
@@ -281,6 +281,8 @@ def _insert_token(
         created=now,
         expiry=expiry_for(client, now, now, delta_ttl),
         last_used=now,
+        # Only a login has just checked the password: it alone starts a recent authentication.
+        authenticated_at=now if verify_user else None,
         **_request_metadata(request),
     )
     token.save(force_insert=True)
@@ -310,6 +312,92 @@ def renew_token(
         client=client,
     )
     return new_expiry
+
+
+def rotate_token(
+    token: AuthToken, request: HttpRequest | None = None, now: datetime | None = None
+) -> AuthToken:
+    """Give ``token``'s session a new token (RFC 9700 §4.14.2); ``token`` gets its plaintext.
+
+    The session keeps its row (id, ``created``, IP, user agent, ``authenticated_at``) and
+    gets a new digest and expiry; the digest it replaces joins the session's history
+    (``SupersededToken``), where ``authenticate_superseded`` finds it. The row is locked
+    first, so two rotations of one session follow each other, and a revoked session stays
+    revoked: ``AuthToken.DoesNotExist``.
+    """
+    now = now or timezone.now()
+    client = token.client
+    new_expiry = expiry_for(client, now, token.created)
+    plaintext = crypto.generate_token(
+        durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX
+    )
+    new_digest = crypto.digest(plaintext)
+    if request is not None:
+        reporting.hide(request, plaintext)
+    db = router.db_for_write(AuthToken)
+
+    def rotate() -> str:
+        rows = AuthToken.objects.using(db).filter(pk=token.pk)
+        replaced = rows.select_for_update().values_list("digest", flat=True).first()
+        if replaced is None:
+            raise AuthToken.DoesNotExist("The token was revoked.")
+        SupersededToken.objects.using(db).create(
+            digest=replaced, session_id=token.pk, superseded_at=now
+        )
+        rows.update(digest=new_digest, expiry=new_expiry, last_used=now)
+        # Every process must stop serving the replaced token from the cache.
+        transaction.on_commit(lambda: cache.invalidate([replaced]), using=db)
+        return replaced
+
+    atomic_retrying(rotate, db)
+    token.digest, token.expiry, token.last_used = new_digest, new_expiry, now
+    token.token = plaintext
+    token_renewed.send(
+        sender=AuthToken,
+        request=request,
+        new_expiry=new_expiry,
+        token_id=token.pk,
+        client=client,
+    )
+    return token
+
+
+def superseded_session(digest: str, related: list[str]) -> tuple[AuthToken, datetime] | None:
+    """The session that once had the token of this digest, and when rotation replaced it."""
+    found = (
+        SupersededToken.objects.select_related(*(f"session__{name}" for name in related))
+        .filter(digest=digest)
+        .first()
+    )
+    return None if found is None else (found.session, found.superseded_at)
+
+
+def grace_ends(superseded_at: datetime) -> datetime:
+    """When a token replaced at ``superseded_at`` stops authenticating its session."""
+    return superseded_at + durin_settings.ROTATION_GRACE_PERIOD
+
+
+def reauthenticate(token: AuthToken, now: datetime | None = None) -> datetime:
+    """Record that ``token``'s user just proved their password; returns the new
+    ``authenticated_at``. ``AuthToken.DoesNotExist`` if the session was revoked meanwhile."""
+    now = now or timezone.now()
+    if not AuthToken.objects.filter(pk=token.pk).update(authenticated_at=now):
+        raise AuthToken.DoesNotExist("The token was revoked.")
+    token.authenticated_at = now
+    _invalidate_on_commit(token)  # cached entries carry the old authenticated_at
+    return now
+
+
+def logout_others(token: AuthToken, request: HttpRequest | None = None) -> int:
+    """Revoke every live token of ``token``'s user but ``token`` and the user's API keys."""
+    others = AuthToken.objects.live().filter(user_id=token.user_id).exclude(pk=token.pk)
+    name = durin_settings.API_ACCESS_CLIENT_NAME
+    if name:
+        try:
+            others = others.exclude(client=Client.named(name))
+        except Client.DoesNotExist:
+            pass
+    return revoke_tokens(others, "logout_others", request=request)
 
 
 def record_use(token: AuthToken, now: datetime) -> bool:
@@ -406,20 +494,32 @@ def purge_expired_tokens(
         AuthToken.objects.using(db).expired(now).order_by("pk").values_list("pk", flat=True)
     )
     quote = connection.ops.quote_name
-    delete = (
-        f"DELETE FROM {quote(AuthToken._meta.db_table)} "
-        f"WHERE {quote(AuthToken._meta.pk.column)} BETWEEN %s AND %s "
-        f"AND {quote(AuthToken._meta.get_field('expiry').column)} <= %s"
+    token_table, history_table = (
+        quote(model._meta.db_table) for model in (AuthToken, SupersededToken)
     )
+    pk = quote(AuthToken._meta.pk.column)
+    expiry = quote(AuthToken._meta.get_field("expiry").column)
+    in_batch = f"{pk} BETWEEN %s AND %s AND {expiry} <= %s"
+    statements = [
+        # The rotation history of the batch's sessions goes first (its foreign key).
+        f"DELETE FROM {history_table} WHERE "
+        f"{quote(SupersededToken._meta.get_field('session').column)} IN "
+        f"(SELECT {pk} FROM {token_table} WHERE {in_batch})",
+        f"DELETE FROM {token_table} WHERE {in_batch}",
+    ]
     cutoff = connection.ops.adapt_datetimefield_value(now)
-    referenced = bool(AuthToken._meta.related_objects)
+    # Rows of the project's own models pointing here: let Django cascade.
+    referenced = any(
+        relation.related_model is not SupersededToken
+        for relation in AuthToken._meta.related_objects
+    )
     deleted, last_pk = 0, None
     while True:
         pending = expired_pks if last_pk is None else expired_pks.filter(pk__gt=last_pk)
         batch = list(pending[:batch_size])
         if not batch:
             return deleted
-        if referenced:  # rows of the project's own models point here: let Django cascade
+        if referenced:
             deleted += (
                 AuthToken.objects.using(db)
                 .filter(pk__in=batch)
@@ -427,8 +527,10 @@ def purge_expired_tokens(
                 .get(AuthToken._meta.label, 0)
             )
         else:
+            params = [batch[0], batch[-1], cutoff]
             with transaction.atomic(using=db), connection.cursor() as cursor:
-                cursor.execute(delete, [batch[0], batch[-1], cutoff])
+                cursor.execute(statements[0], params)
+                cursor.execute(statements[1], params)
                 deleted += cursor.rowcount
         last_pk = batch[-1]
         if progress is not None:

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_WRITE_CHECK_INTERVAL": 5,
     "LOGIN_THROTTLE_CACHE": None,
     "MAX_TOKENS_PER_USER_CLIENT": 100,
+    # §9: sessions users can trust.
+    "ROTATION_GRACE_PERIOD": timedelta(seconds=30),
+    "REAUTHENTICATION_MAX_AGE": 300,
 }
 
 IMPORT_STRINGS = frozenset({"USER_SERIALIZER"})

@@ -16,6 +16,8 @@ urlpatterns = [
     path("refresh/", views.RefreshView.as_view(), name="durin_refresh"),
     path("logout/", views.LogoutView.as_view(), name="durin_logout"),
     path("logoutall/", views.LogoutAllView.as_view(), name="durin_logoutall"),
+    path("logoutothers/", views.LogoutOthersView.as_view(), name="durin_logoutothers"),
+    path("reauthenticate/", views.ReauthenticateView.as_view(), name="durin_reauthenticate"),
     path("apiaccess/", views.APIAccessTokenView.as_view(), name="durin_apiaccess"),
     path("sessions/", sessions_list, name="durin_tokensessions-list"),
     # Any id the view cannot find is its JSON 404, not an HTML page.

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import connections, router, transaction
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
-from rest_framework import exceptions, mixins, status
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -27,10 +28,10 @@ from rest_framework.viewsets import GenericViewSet
 
 from . import reporting, services
 from .auth import TokenAuthentication
-from .constants import MAX_REQUEST_BODY
+from .constants import MAX_PASSWORD_LENGTH, MAX_REQUEST_BODY
 from .login_throttle import LoginThrottle
 from .models import AuthToken, Client
-from .permissions import IsTokenAuthenticated
+from .permissions import IsTokenAuthenticated, is_api_key
 from .serializers import APIAccessTokenSerializer, TokenSessionsSerializer
 from .settings import durin_settings
 from .text import storable
@@ -280,8 +281,15 @@ class LoginView(OwnTransactions, DurinView):
         return body
 
 
+def _revoked_meanwhile() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(_("Invalid token."), code="token_invalid")
+
+
 class RefreshView(TokenRequiredView):
-    """Extends the life of the token that authenticates the request; answers its new expiry."""
+    """Extends the life of the token that authenticates the request and answers its new
+    expiry. For a client that rotates tokens, answers a new token for the same session
+    instead: the one presented keeps working for a short grace period, and presenting it
+    after that revokes the session."""
 
     # The new expiry is now + the client's token_ttl, capped by its max_token_lifetime.
 
@@ -289,13 +297,20 @@ class RefreshView(TokenRequiredView):
         return token.renew_token(request=request)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        token = request.auth
         try:
-            new_expiry = self.renew_token(request=request, token=request.auth)
+            if token.client.rotate_on_refresh:
+                return self.rotate(request, token)
+            new_expiry = self.renew_token(request=request, token=token)
         except AuthToken.DoesNotExist:  # revoked by a concurrent request
-            raise exceptions.AuthenticationFailed(
-                _("Invalid token."), code="token_invalid"
-            ) from None
+            raise _revoked_meanwhile() from None
         return Response({"expiry": self.format_expiry_datetime(new_expiry)})
+
+    def rotate(self, request: Request, token: AuthToken) -> Response:
+        """A new token for the session; shown this once."""
+        services.rotate_token(token, request=request)
+        body = {"token": token.token, "expiry": self.format_expiry_datetime(token.expiry)}
+        return Response(body, headers=NO_STORE)
 
 
 class LogoutView(TokenRequiredView):
@@ -316,6 +331,74 @@ class LogoutAllView(TokenRequiredView):
         )
         user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutOthersView(TokenRequiredView):
+    """Ends every other session of yours (your API keys excepted); this one goes on.
+    Answers how many sessions it ended."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        revoked = services.logout_others(request.auth, request=request)
+        return Response({"revoked": revoked})
+
+
+class PasswordField(serializers.CharField):
+    """A string, as sent: no number or list turned into one, no whitespace trimmed."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ReauthenticationSerializer(serializers.Serializer):
+    """The password of the user whose token makes the request."""
+
+    password = PasswordField(
+        trim_whitespace=False, max_length=MAX_PASSWORD_LENGTH, style={"input_type": "password"}
+    )
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class ReauthenticateView(OwnTransactions, TokenRequiredView):
+    """Confirms your password for the session of this request, so that actions which ask
+    for a recent authentication are allowed again for a few minutes. Answers when."""
+
+    # Counted by the login throttle: the same (client address, account) count, so that a
+    # stolen token cannot be used to guess the password faster than the login allows.
+
+    serializer_class = ReauthenticationSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = LoginView.read_body(request)
+        token = request.auth
+        reporting.hide(request, data.get("password") if hasattr(data, "get") else None)
+        if is_api_key(token):
+            raise exceptions.PermissionDenied(
+                _("An API key has no password to confirm; log in to get a session token.")
+            )
+        serializer = ReauthenticationSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        throttle = LoginThrottle(request, None, user=request.user)
+        wait = throttle.wait()
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
+        user = request.user
+        checked = authenticate(
+            request._request,
+            username=user.get_username(),
+            password=serializer.validated_data["password"],
+        )
+        if checked is None or checked.pk != user.pk or not checked.is_active:
+            throttle.failed()
+            raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]}, code="authorization")
+        throttle.succeeded()
+        try:
+            authenticated_at = services.reauthenticate(token)
+        except AuthToken.DoesNotExist:
+            raise _revoked_meanwhile() from None
+        field = DateTimeField(format=durin_settings.EXPIRY_DATETIME_FORMAT)
+        return Response({"authenticated_at": field.to_representation(authenticated_at)})
 
 
 class TokenSessionsViewSet(

@@ -159,14 +159,16 @@ def expire(api: Any, token: AuthToken) -> None:  # the request travels to its ex
 
 
 #: What happens to a token that has served requests; the next request's 401 detail, and the
-#: queries it makes on the replica and on the default alias.
+#: queries it makes on the replica and on the default alias. A token that is gone costs a
+#: second read: the rotation history, where a replaced token would be (CONTRACT §9).
 REFUSALS = {
-    "expired": (expire, "The given token has expired.", 1, 4),  # the read, the deletion
+    # The read; the deletion (its rotation history with it).
+    "expired": (expire, "The given token has expired.", 1, 5),
     "inactive": (deactivate_keeping_tokens, "User inactive or deleted.", 1, 0),
-    "logged out": (log_out, "Invalid token.", 1, 0),
-    "deleted": (delete, "Invalid token.", 1, 0),
-    "password changed": (change_password, "Invalid token.", 1, 0),
-    "deactivated": (deactivate, "Invalid token.", 1, 0),
+    "logged out": (log_out, "Invalid token.", 2, 0),
+    "deleted": (delete, "Invalid token.", 2, 0),
+    "password changed": (change_password, "Invalid token.", 2, 0),
+    "deactivated": (deactivate, "Invalid token.", 2, 0),
 }
 
 
