@@ -14,12 +14,12 @@ class DurinConfig(AppConfig):
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_in
         from django.core import checks
-        from django.core.signals import setting_changed
+        from django.core.signals import request_finished, setting_changed
         from django.db.models.signals import post_delete, post_save, pre_save
 
         from . import cache as token_cache
         from . import checks as durin_checks
-        from . import login_throttle, lookup, receivers
+        from . import login_throttle, lookup, receivers, reuse
         from .models import AuthToken, Client
         from .settings import reload_durin_settings
 
@@ -28,6 +28,7 @@ class DurinConfig(AppConfig):
             token_cache.reset_namespaces, dispatch_uid="durin.reset_cache_namespaces"
         )
         setting_changed.connect(lookup.forget, dispatch_uid="durin.forget_compiled_lookups")
+        request_finished.connect(reuse.revoke_pending, dispatch_uid="durin.revoke_reused_sessions")
         post_delete.connect(
             receivers.invalidate_deleted_token,
             sender=AuthToken,

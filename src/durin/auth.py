@@ -17,7 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import cache, crypto, legacy, lookup, reporting, services
+from . import cache, crypto, legacy, lookup, reporting, reuse, services
 from .constants import MAX_TOKEN_LENGTH
 from .models import AuthToken
 from .settings import durin_settings
@@ -154,7 +154,7 @@ class TokenAuthentication(BaseAuthentication):
         if timezone.now() < services.grace_ends(superseded_at):
             session._durin_superseded = True  # type: ignore[attr-defined]
             return session
-        services.revoke_token(session, "reuse_detected")
+        reuse.detected(session)
         return None
 
     @classmethod

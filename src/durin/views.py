@@ -285,13 +285,14 @@ def _revoked_meanwhile() -> exceptions.AuthenticationFailed:
     return exceptions.AuthenticationFailed(_("Invalid token."), code="token_invalid")
 
 
-class RefreshView(TokenRequiredView):
+class RefreshView(OwnTransactions, TokenRequiredView):
     """Extends the life of the token that authenticates the request and answers its new
     expiry. For a client that rotates tokens, answers a new token for the same session
     instead: the one presented keeps working for a short grace period, and presenting it
     after that revokes the session."""
 
-    # The new expiry is now + the client's token_ttl, capped by its max_token_lifetime.
+    # The new expiry is now + the client's token_ttl, capped by its max_token_lifetime. Not
+    # inside ATOMIC_REQUESTS: a rotation is its own transaction, retried if not serializable.
 
     def renew_token(self, request: Request, token: AuthToken) -> datetime:
         return token.renew_token(request=request)
