@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client as BrowserClient
 from django.urls import reverse
 
-from durin.models import AuthToken
+from durin.models import AuthToken, SupersededToken
 
 from .conftest import PASSWORD, auth_header
 
@@ -56,13 +56,22 @@ def test_no_plaintext_in_database_cache_or_logs(api, user, web, make_client, set
     page = browser.post(reverse("admin:durin_authtoken_add"), {"user": user.pk, "client": web.pk})
     issued.append(page.content.decode().split('id="durin-issued-token">')[1].split("<")[0])
 
+    # A rotating client: refresh hands out new tokens, the replaced ones join the history.
+    make_client("app", rotate_on_refresh=True)
+    issued.append(api.post(reverse("durin_login"), {**login, "client": "app"}).json()["token"])
+    for _ in range(2):
+        refreshed = api.post(reverse("durin_refresh"), **auth_header(issued[-1]))
+        issued.append(refreshed.json()["token"])
+    api.post(reverse("durin_reauthenticate"), {"password": PASSWORD}, **auth_header(issued[-1]))
+
     for token in issued:
         api.get(reverse("cached-whoami"), **auth_header(token))
         api.get(reverse("whoami"), **auth_header(token))
-    api.post(reverse("durin_refresh"), **auth_header(issued[-1]))
-    api.get(reverse("durin_tokensessions-list"), **auth_header(issued[-1]))
+    api.post(reverse("durin_refresh"), **auth_header(issued[4]))
+    api.get(reverse("durin_tokensessions-list"), **auth_header(issued[4]))
 
-    assert len(set(issued)) == 5 and all(len(t) == 64 for t in issued)
+    assert len(set(issued)) == 8 and all(len(t) == 64 for t in issued)
+    assert SupersededToken.objects.count() == 2  # the history was really written
     stored_db, stored_cache = database_text(), cache_text()
     assert "durin:token:" in stored_cache  # the cache was really used
     logs = "\n".join(r.getMessage() for r in caplog.records)
