@@ -326,6 +326,32 @@ def test_deactivation(deployment, make_user):
     assert refused_by_b(deployment, token)
 
 
+def test_reuse_of_a_rotated_token_revokes_the_session_on_every_server(deployment, make_user):
+    """A refresh through A rotates the token; both servers serve the replaced one during its
+    grace; replayed at B after it, the session ends, and A (which has the new token
+    cached) refuses the new token at once (CONTRACT §9)."""
+    deployment.shell(
+        "from durin.models import Client; Client.objects.get_or_create(name='rotating', "
+        "defaults={'rotate_on_refresh': True, 'session_limit': None})"
+    )
+    first = login(deployment, make_user, "rotating")
+    warm(deployment, first)
+    status, answer = deployment.a.call("POST", "/api/auth/refresh/", first)
+    assert status == 200 and set(answer) == {"token", "expiry"}, answer
+    second = answer["token"]
+    warm(deployment, second)
+    assert not refused_by_b(deployment, first)  # in its grace, on the other server too
+    deployment.shell(  # the grace ends: moved into the past rather than waited for
+        "from datetime import timedelta; from django.db.models import F; "
+        "from durin.models import SupersededToken; SupersededToken.objects.update("
+        "superseded_at=F('superseded_at') - timedelta(minutes=1))"
+    )
+    assert refused_by_b(deployment, first)
+    assert deployment.a.call("GET", "/api/hello/", second)[0] == 401
+    assert refused_by_b(deployment, second)
+    assert deployment.a.call("POST", "/api/auth/refresh/", second)[0] == 401
+
+
 def test_revocation_during_a_cache_outage_by_a_process_that_then_exits(
     private_redis, tmp_path, request
 ):
