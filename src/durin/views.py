@@ -379,11 +379,13 @@ class ReauthenticateView(OwnTransactions, TokenRequiredView):
             )
         serializer = ReauthenticationSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        throttle = LoginThrottle(request, None, user=request.user)
+        user = request.user
+        # The user's name too, not None: a missing name counts under the blank name, which
+        # every user behind one address would share (one's failures would lock out all).
+        throttle = LoginThrottle(request, user.get_username(), user=user)
         wait = throttle.wait()
         if wait is not None:
             raise exceptions.Throttled(wait=wait)
-        user = request.user
         checked = authenticate(
             request._request,
             username=user.get_username(),
