@@ -398,6 +398,8 @@ class ReauthenticateView(OwnTransactions, TokenRequiredView):
         try:
             authenticated_at = services.reauthenticate(token)
         except AuthToken.DoesNotExist:
+            # The token was presented and is now refused: the challenge says so (RFC 6750).
+            request._durin_refusal = _("Invalid token.")  # type: ignore[attr-defined]
             raise _revoked_meanwhile() from None
         field = DateTimeField(format=durin_settings.EXPIRY_DATETIME_FORMAT)
         return Response({"authenticated_at": field.to_representation(authenticated_at)})
