@@ -12,6 +12,7 @@ import re
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import MD5PasswordHasher
@@ -25,7 +26,7 @@ from durin import cache as token_cache
 from durin import crypto, services
 from durin.auth import CachedTokenAuthentication
 from durin.constants import MAX_PASSWORD_LENGTH
-from durin.models import AuthToken
+from durin.models import AuthToken, LoginFailureCount
 from durin.views import ReauthenticateView
 
 from .conftest import PASSWORD, auth_header
@@ -268,6 +269,34 @@ def test_no_throttle_when_it_is_off(api, user, web, settings):
     token = logged_in(api)
     fail_reauth(api, token, 15)
     assert reauthenticate(api, token).status_code == 200
+
+
+@pytest.mark.skipif(
+    "redis" not in django_settings.CACHES["default"]["BACKEND"].lower(),
+    reason="a shared cache; runs in the Redis pass",
+)
+def test_counted_in_the_throttle_cache_too(api, user, web, settings):
+    settings.CACHES = {**settings.CACHES, "throttle": settings.CACHES["default"]}
+    settings.REST_DURIN = {"LOGIN_THROTTLE_CACHE": "throttle"}
+    token = logged_in(api)
+    fail_login(api, 4)
+    fail_reauth(api, token, 5)
+    assert reauthenticate(api, token).status_code == 200  # gives its reservation back
+    fail_reauth(api, token, 1)
+    assert reauthenticate(api, token).status_code == 429
+    assert login(api).status_code == 429
+    assert not LoginFailureCount.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_atomic_requests_do_not_roll_the_count_back(api, user, web, settings):
+    settings.DATABASES["default"]["ATOMIC_REQUESTS"] = True
+    try:
+        token = logged_in(api)
+        fail_reauth(api, token, 10)
+        assert reauthenticate(api, token).status_code == 429
+    finally:
+        settings.DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 
 # --- Input it refuses, and never with a 500 ----------------------------------------------
