@@ -595,3 +595,18 @@ def test_rotation_keeps_authenticated_at_for_the_session(api, user, make_client,
     assert_reauthentication_required(sudo(api, second))
     assert reauthenticate(api, second).status_code == 200
     assert sudo(api, second).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reauthenticating_with_the_replaced_token_in_its_grace_serves_the_session(
+    api, user, make_client, frozen
+):
+    make_client("app", rotate_on_refresh=True)
+    first = logged_in(api, client="app")
+    frozen.shift(301)
+    second = api.post(reverse("durin_refresh"), **auth_header(first)).json()["token"]
+    assert_reauthentication_required(sudo(api, second, name="cached-sudo"))
+    frozen.shift(5)  # a request already in flight, sent with the replaced token
+    assert reauthenticate(api, first).status_code == 200
+    assert sudo(api, second, name="cached-sudo").status_code == 200
+    assert row(second).authenticated_at == timezone.now()
