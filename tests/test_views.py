@@ -359,6 +359,7 @@ def test_sessions_list(api, token, user, other_user, mobile, make_client):
         "last_used",
         "ip_address",
         "user_agent",
+        "authenticated_at",
     }
     assert (current["client"], current["is_current"], current["has_expired"]) == (
         "web",

@@ -13,4 +13,8 @@ urlpatterns = [
     path("api/web-only/", views.WebOnlyView.as_view(), name="web-only"),
     path("api/not-cli/", views.NotCliView.as_view(), name="not-cli"),
     path("api/throttled/", views.ThrottledView.as_view(), name="throttled"),
+    path("api/sudo/", views.SudoView.as_view(), name="sudo"),
+    path("api/cached/sudo/", views.CachedSudoView.as_view(), name="cached-sudo"),
+    path("api/short-sudo/", views.ShortSudoView.as_view(), name="short-sudo"),
+    path("api/session-sudo/", views.SessionSudoView.as_view(), name="session-sudo"),
 ]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from durin.auth import CachedTokenAuthentication, TokenAuthentication
-from durin.permissions import AllowSpecificClients, DisallowSpecificClients
+from durin.permissions import (
+    AllowSpecificClients,
+    DisallowSpecificClients,
+    RecentlyAuthenticated,
+)
 from durin.throttling import UserClientRateThrottle
 
 
@@ -43,3 +48,23 @@ class NotCliView(WhoAmIView):
 
 class ThrottledView(WhoAmIView):
     throttle_classes = [UserClientRateThrottle]
+
+
+class SudoView(WhoAmIView):
+    """Needs a password proved within ``REAUTHENTICATION_MAX_AGE``."""
+
+    permission_classes = [RecentlyAuthenticated]
+
+
+class CachedSudoView(SudoView):
+    authentication_classes = [CachedTokenAuthentication]
+
+
+class ShortSudoView(SudoView):
+    reauthentication_max_age = 60
+
+
+class SessionSudoView(SudoView):
+    """Reached with a Django session login, never a durin token."""
+
+    authentication_classes = [SessionAuthentication]

@@ -40,6 +40,7 @@ class TokenSessionsSerializer(serializers.ModelSerializer):
             "last_used",
             "ip_address",
             "user_agent",
+            "authenticated_at",
         ]
         read_only_fields = fields
 

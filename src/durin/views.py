@@ -380,11 +380,13 @@ class ReauthenticateView(OwnTransactions, TokenRequiredView):
             )
         serializer = ReauthenticationSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        throttle = LoginThrottle(request, None, user=request.user)
+        user = request.user
+        # The user's name too, not None: a missing name counts under the blank name, which
+        # every user behind one address would share (one's failures would lock out all).
+        throttle = LoginThrottle(request, user.get_username(), user=user)
         wait = throttle.wait()
         if wait is not None:
             raise exceptions.Throttled(wait=wait)
-        user = request.user
         checked = authenticate(
             request._request,
             username=user.get_username(),
@@ -397,6 +399,8 @@ class ReauthenticateView(OwnTransactions, TokenRequiredView):
         try:
             authenticated_at = services.reauthenticate(token)
         except AuthToken.DoesNotExist:
+            # The token was presented and is now refused: the challenge says so (RFC 6750).
+            request._durin_refusal = _("Invalid token.")  # type: ignore[attr-defined]
             raise _revoked_meanwhile() from None
         field = DateTimeField(format=durin_settings.EXPIRY_DATETIME_FORMAT)
         return Response({"authenticated_at": field.to_representation(authenticated_at)})

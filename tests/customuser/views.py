@@ -6,6 +6,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from durin.permissions import RecentlyAuthenticated
+
 
 class WhoAmIView(APIView):
     """Only what authentication hands the view: a cache hit answers it with no query."""
@@ -35,3 +37,12 @@ class OrganisationView(APIView):
     def get(self, request):
         organisation = request.user.organisation
         return Response({"name": organisation.name, "database": organisation._state.db})
+
+
+class SudoView(APIView):
+    """Needs a password proved within ``REAUTHENTICATION_MAX_AGE``."""
+
+    permission_classes = [RecentlyAuthenticated]
+
+    def get(self, request):
+        return Response({"authenticated_at": request.auth.authenticated_at.isoformat()})
