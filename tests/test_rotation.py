@@ -19,9 +19,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from durin import crypto
-from durin.auth import TokenAuthentication
+from durin.auth import CachedTokenAuthentication, TokenAuthentication
 from durin.models import AuthToken, SupersededToken
 from durin.signals import token_renewed, token_revoked
+from durin.views import RefreshView
 
 from .conftest import PASSWORD, Received, auth_header
 from .test_concurrency import in_threads
@@ -29,7 +30,6 @@ from .test_concurrency import in_threads
 pytestmark = pytest.mark.django_db(transaction=True)
 
 GRACE = timedelta(seconds=30)  # ROTATION_GRACE_PERIOD's default
-CACHED = ["durin.auth.CachedTokenAuthentication"]
 on_a_server_database = pytest.mark.skipif(
     "sqlite" in django_settings.DATABASES["default"]["ENGINE"],
     reason="real concurrency needs PostgreSQL or MariaDB (in-memory SQLite is one connection "
@@ -211,14 +211,15 @@ def test_reuse_is_revoked_even_when_atomic_requests_rolls_the_request_back(
 
 
 def test_the_cached_class_serves_the_current_token_and_never_the_replaced_one(
-    api, user, app, settings, django_assert_num_queries
+    api, user, app, monkeypatch, django_assert_num_queries
 ):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_AUTHENTICATION_CLASSES": CACHED}
+    # durin's views read the project's default classes when they are imported.
+    monkeypatch.setattr(RefreshView, "authentication_classes", [CachedTokenAuthentication])
     cached = "cached-whoami"
     with at(timezone.now()) as clock:
         first = log_in(api)
         assert status(api, first, cached) == status(api, first, cached) == 200  # cached
-        second = rotated(api, first)  # refresh/ itself authenticated from the cache
+        second = rotated(api, first)  # authenticated by a cache hit
         assert status(api, second, cached) == 200  # a miss, then cached
         with django_assert_num_queries(0):
             assert status(api, second, cached) == 200
@@ -274,6 +275,7 @@ def test_a_session_revoked_while_its_refresh_runs_stays_revoked(api, user, app, 
     response = refresh(api, first)
     assert response.status_code == 401
     assert response.json() == {"detail": "Invalid token."}
+    assert response["WWW-Authenticate"].startswith('Token error="invalid_token"')
     assert not AuthToken.objects.exists() and not SupersededToken.objects.exists()
 
 

@@ -281,7 +281,10 @@ class LoginView(OwnTransactions, DurinView):
         return body
 
 
-def _revoked_meanwhile() -> exceptions.AuthenticationFailed:
+def _revoked_meanwhile(request: Request) -> exceptions.AuthenticationFailed:
+    """The answer to a token revoked while its request ran: refused, and the challenge says
+    so (RFC 6750's ``invalid_token``)."""
+    request._durin_refusal = _("Invalid token.")  # type: ignore[attr-defined]
     return exceptions.AuthenticationFailed(_("Invalid token."), code="token_invalid")
 
 
@@ -304,7 +307,7 @@ class RefreshView(OwnTransactions, TokenRequiredView):
                 return self.rotate(request, token)
             new_expiry = self.renew_token(request=request, token=token)
         except AuthToken.DoesNotExist:  # revoked by a concurrent request
-            raise _revoked_meanwhile() from None
+            raise _revoked_meanwhile(request) from None
         return Response({"expiry": self.format_expiry_datetime(new_expiry)})
 
     def rotate(self, request: Request, token: AuthToken) -> Response:
@@ -399,9 +402,7 @@ class ReauthenticateView(OwnTransactions, TokenRequiredView):
         try:
             authenticated_at = services.reauthenticate(token)
         except AuthToken.DoesNotExist:
-            # The token was presented and is now refused: the challenge says so (RFC 6750).
-            request._durin_refusal = _("Invalid token.")  # type: ignore[attr-defined]
-            raise _revoked_meanwhile() from None
+            raise _revoked_meanwhile(request) from None
         field = DateTimeField(format=durin_settings.EXPIRY_DATETIME_FORMAT)
         return Response({"authenticated_at": field.to_representation(authenticated_at)})
 
