@@ -132,6 +132,21 @@ def test_expired_sessions_are_not_counted(api, user, clients, sessions):
     }
 
 
+def test_a_rotated_session_ends_with_every_token_it_had(api, user, make_client, sessions):
+    """The token rotation replaced would still be in its grace: ending the session ends it."""
+    rotating = make_client("app", session_limit=None, rotate_on_refresh=True)
+    replaced = AuthToken.objects.create(user, rotating)
+    refreshed = api.post(reverse("durin_refresh"), **auth_header(replaced))
+    assert refreshed.status_code == 200
+    rotated = refreshed.json()["token"]
+    assert works(api, rotated) and works(api, replaced)  # the new one now cached
+
+    assert logout_others(api, sessions["current"]).json() == {"revoked": 4}
+
+    assert not works(api, rotated)
+    assert not works(api, replaced)
+
+
 def test_token_revoked_once_per_ended_session_never_for_this_one(api, user, sessions):
     current = sessions.pop("current")
 
