@@ -35,8 +35,15 @@ COST_TARGETS = [
 #: SQL queries per request: one for the lookup, none on a cache hit.
 QUERY_TARGETS = {"durin": 1, "durin_cached": 0}
 FLAT_TARGETS = ("durin", "durin_cached")
-SCALE_STATES = {"user_50_tokens": "the user holds 50 tokens",
-                "table_100k": "100,000 tokens in the table"}  # fmt: skip
+SCALE_STATES = {
+    "user_50_tokens": "the user holds 50 tokens",
+    "table_100k": "100,000 tokens in the table",
+    "rotated_50": "its session rotated 50 times, 100,000 replaced tokens kept",
+}
+#: The scale table's column for each state, and its short name in the SQL / req column.
+SCALE_COLUMNS = {"user_50_tokens": ("user holds 50 tokens", "50"),
+                 "table_100k": ("100,000 tokens", "100k"),
+                 "rotated_50": ("rotated 50 times, 100,000 replaced", "rotated")}  # fmt: skip
 #: A change smaller than this is flat even when the control worker agreed more closely.
 FLAT = 0.05
 
@@ -174,6 +181,7 @@ def scale_table(result: dict, labels: dict[str, str], db: str, cache: str) -> li
     if not runs:
         return []
     s = runs[0]["scale"]
+    columns = " | ".join(title for title, _ in SCALE_COLUMNS.values())
     lines = [
         "Scale: the change of the cost over the floor against a one-token worker of the same "
         f"contender, measured side by side ({s['rounds']} rounds × {s['per_round']} requests; "
@@ -181,9 +189,9 @@ def scale_table(result: dict, labels: dict[str, str], db: str, cache: str) -> li
         "median (interquartile range) of the rounds. The control is a second, identical "
         "one-token worker: how far two processes differ in this phase.",
         "",
-        "| contender | cost µs, one token | control | user holds 50 tokens | 100,000 tokens "
-        "| SQL / req (50, 100k) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| contender | cost µs, one token | control | {columns} "
+        f"| SQL / req ({', '.join(short for _, short in SCALE_COLUMNS.values())}) |",
+        "| --- | ---: | ---: | " + "---: | " * len(SCALE_COLUMNS) + "---: |",
     ]
     for r in runs:
         s = r["scale"]

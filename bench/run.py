@@ -83,6 +83,8 @@ SCALE_PAIRINGS = (("sqlite", "locmem"), ("postgres", "redis"))  # a locmem hit r
 #: 1.5-2.5× more precise than 31 × 100, for the same number of requests).
 ROUNDS, PER_ROUND, WARMUP = 41, 60, 300
 SCALE_ROUNDS, SCALE_PER_ROUND = 101, 30
+#: Rotations of the measured session in the scale phase's ``rotated_50`` state.
+ROTATIONS = 50
 WRK_REPS, WRK_SECONDS = 3, 2
 
 
@@ -197,7 +199,7 @@ def pairing(pythons: dict[str, Path], contenders: list[str], db: str, cache: str
         for w in workers:
             ready = w.read()
             w.result.update(queries=ready["queries"], per_user=ready["per_user"],
-                            has_table=ready["has_table"])  # fmt: skip
+                            has_table=ready["has_table"], rotates=ready["rotates"])  # fmt: skip
         log(f"{db} + {cache}: in-process rounds")
         all_ask(workers, f"round {WARMUP}")
         times = interleaved(workers, rounds, PER_ROUND)
@@ -242,7 +244,9 @@ def scale(pythons: dict[str, Path], run: dict, rounds: int) -> dict:
     is its own worker, and all of them take turns round by round with the floor:
     ``base`` (one token), ``control`` (a second, identical one-token worker: how far two
     identical workers differ in this phase, i.e. the noise), ``user_50_tokens`` (the
-    user holds 50) and ``table_100k`` (100,000 other users' tokens in the table).
+    user holds 50), ``table_100k`` (100,000 other users' tokens in the table) and, for a
+    package that rotates tokens, ``rotated_50`` (the token's session rotated 50 times, and
+    100,000 replaced tokens kept in all: the current token's lookup must not pay for them).
 
     The change of the cost is, round by round, (state − base) ÷ base's median cost over
     the floor: a paired difference, so the floor's own noise stays out of it.
@@ -253,6 +257,8 @@ def scale(pythons: dict[str, Path], run: dict, rounds: int) -> dict:
         states["user_50_tokens"] = "add_user_tokens 49"
     if run["has_table"]:
         states["table_100k"] = "fill"
+    if run.get("rotates"):
+        states["rotated_50"] = f"rotate {ROTATIONS}"
     log(f"{db} + {cache}: scale of {contender} ({', '.join(states)})")
     python = pythons[CONTENDERS[contender][0]]
     workers = [Worker(pythons["drf"], "floor", db, cache)]
@@ -278,6 +284,8 @@ def scale(pythons: dict[str, Path], run: dict, rounds: int) -> dict:
         change = [(t - b) / base for t, b in zip(times[name], times["base"])] if base > 0 else []
         out[name] = {"change": distribution(change), "queries": queries[name],
                      "setup_s": setup.get(name, {}).get("seconds")}  # fmt: skip
+        if "history" in setup.get(name, {}):  # rotated_50: the replaced tokens kept
+            out[name]["history"] = setup[name]["history"]
     return out
 
 
@@ -354,9 +362,12 @@ def main() -> None:
         members = [c for c in PAIRINGS[db, cache] if c in contenders]
         runs.extend(pairing(pythons, members, db, cache, options.rounds, not options.no_http))
     for run in runs:
-        if run["contender"] in scaled and (run["db"], run["cache"]) in SCALE_PAIRINGS:
-            if run["per_user"] or run["has_table"]:
-                run["scale"] = scale(pythons, run, options.scale_rounds)
+        if (
+            run["contender"] in scaled
+            and (run["db"], run["cache"]) in SCALE_PAIRINGS
+            and (run["per_user"] or run["has_table"] or run["rotates"])
+        ):
+            run["scale"] = scale(pythons, run, options.scale_rounds)
     if not options.no_noise_pass:  # in process: HTTP's own noise shows in its interleaved runs
         http = options.noise_http and not options.no_http
         for db, cache in pairings:

@@ -7,7 +7,8 @@ lines on stdout. Modes:
   ``run.py``'s commands: SQL queries per request, a round of in-process requests
   (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it),
   HTTP through gunicorn + wrk, 50 tokens for the user, 100,000 tokens in the table,
-  what PostgreSQL has prepared on this connection (``pginfo``).
+  the token's session rotated 50 times among 100,000 replaced tokens (``rotate``), what
+  PostgreSQL has prepared on this connection (``pginfo``).
 - ``cachefloor CACHE``: one bare cache GET of a small value, what a cache hit cannot beat.
 - ``purge``: ``manage.py purge_expired_tokens`` on 1,000,000 expired durin tokens (PostgreSQL).
 
@@ -236,7 +237,6 @@ def serve(contender: str, db: str, cache: str) -> None:
     env = configure(contender, db, cache)
     from benchproject.contenders import CONTENDERS
     from django.contrib.auth import get_user_model
-    from django.db import connection
 
     server = remove = None
     try:
@@ -254,7 +254,8 @@ def serve(contender: str, db: str, cache: str) -> None:
             raise RuntimeError(f"{contender}: unexpected response {status} {body[:200]!r}")
         call()  # the cached classes: the first request filled the cache
         reply({"queries": count_queries(call), "per_user": adapter.per_user,
-               "has_table": adapter.has_table or contender == "simplejwt"})  # fmt: skip
+               "has_table": adapter.has_table or contender == "simplejwt",
+               "rotates": adapter.rotates})  # fmt: skip
         for line in sys.stdin:
             command, *args = line.split()
             if command == "round":
@@ -282,11 +283,16 @@ def serve(contender: str, db: str, cache: str) -> None:
                 model = get_user_model()
                 fill_users(model)
                 adapter.fill()
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute("ANALYZE")  # what autovacuum would have done by now
+                analyze()
                 call()
                 reply({"seconds": round(time.monotonic() - started, 1)})
+            elif command == "rotate":
+                started = time.monotonic()
+                token, history = adapter.rotate(user, int(args[0]), FILL)
+                call.header = f"{adapter.scheme} {token}"
+                analyze()
+                call()  # the cached class: the new token's first request fills the cache
+                reply({"seconds": round(time.monotonic() - started, 1), "history": history})
             elif command == "pginfo":
                 reply(pg_info(call))
             elif command == "quit":
@@ -296,6 +302,15 @@ def serve(contender: str, db: str, cache: str) -> None:
             server.stop()
         drop(env)
     reply({"bye": True})
+
+
+def analyze() -> None:
+    """On PostgreSQL, what autovacuum would have done by now after a bulk insert."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def pg_info(call: Caller) -> dict:

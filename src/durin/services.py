@@ -389,7 +389,12 @@ def reauthenticate(token: AuthToken, now: datetime | None = None) -> datetime:
 
 
 def logout_others(token: AuthToken, request: HttpRequest | None = None) -> int:
-    """Revoke every live token of ``token``'s user but ``token`` and the user's API keys."""
+    """Revoke every live token of ``token``'s user but ``token`` and the user's API keys.
+
+    Called with an API key, it ends all of the user's login sessions and no key: a key is
+    not a session, so there is no "this session" to keep. Expired tokens are left to the
+    purge and not counted.
+    """
     others = AuthToken.objects.live().filter(user_id=token.user_id).exclude(pk=token.pk)
     name = durin_settings.API_ACCESS_CLIENT_NAME
     if name:

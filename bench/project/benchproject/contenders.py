@@ -66,12 +66,18 @@ def fill_rows(model, hex_lengths: dict[str, int], **values) -> None:
         )
 
 
+#: A counter ``n(i)`` from 1 to its one parameter, for an ``INSERT ... SELECT`` of that many rows.
+COUNTER = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
+
+
 class Floor:
     """No authentication: no token, no header."""
 
     scheme = None
     has_table = False
     per_user = False
+    #: Whether the package rotates a session's token and keeps the replaced ones (``rotate``).
+    rotates = False
 
     def issue(self, user):
         return None
@@ -82,6 +88,12 @@ class Floor:
 
     def fill(self):
         """A token for every filler user (``worker.fill_users``)."""
+
+    def rotate(self, user, times, history):
+        """Rotate the issued token ``times`` times, then give other sessions more replaced
+        tokens until ``history`` are kept in all. Returns the issued session's new token and
+        how many replaced tokens are kept: ``{"session": ..., "table": ...}``."""
+        raise NotImplementedError
 
 
 class DRFToken(Floor):
@@ -159,6 +171,7 @@ class Durin(Floor):
     scheme = "Token"
     has_table = True
     per_user = True
+    rotates = True
 
     def client(self):
         from durin.models import Client
@@ -168,7 +181,52 @@ class Durin(Floor):
     def issue(self, user):
         from durin.models import AuthToken
 
-        return AuthToken.objects.create(user, self.client()).token
+        self.issued = AuthToken.objects.create(user, self.client())
+        return self.issued.token
+
+    def rotate(self, user, times, history):
+        """``times`` rotations through durin's own service (what ``refresh/`` does for a client
+        with ``rotate_on_refresh``); the rest of the history in SQL, ``times`` replaced tokens
+        for each of the other sessions (one other user's), random digests."""
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        from durin import services
+        from durin.models import AuthToken, SupersededToken
+
+        for _ in range(times):
+            services.rotate_token(self.issued)
+        elsewhere = get_user_model().objects.create_user("rotated-elsewhere", password=None)
+        quote, adapt = connection.ops.quote_name, connection.ops.adapt_datetimefield_value
+        now = timezone.now()
+        tokens, replaced = AuthToken._meta, SupersededToken._meta
+        token_columns = ", ".join(
+            quote(tokens.get_field(name).column)
+            for name in ("digest", "user", "client", "created", "expiry", "last_used", "user_agent")
+        )
+        history_columns = ", ".join(
+            quote(replaced.get_field(name).column)
+            for name in ("digest", "session", "superseded_at")
+        )
+        pk, user_id = quote(tokens.pk.column), quote(tokens.get_field("user").column)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(tokens.db_table)} ({token_columns}) {COUNTER}"
+                f"SELECT {random_hex(connection.vendor, 64)}, %s, %s, %s, %s, %s, '' FROM n",
+                [(history - times) // times, elsewhere.pk, self.client().pk, adapt(now),
+                 adapt(now + timedelta(days=1)), adapt(now)],
+            )  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO {quote(replaced.db_table)} ({history_columns}) {COUNTER}"
+                f"SELECT {random_hex(connection.vendor, 64)}, t.{pk}, %s "
+                f"FROM {quote(tokens.db_table)} t CROSS JOIN n WHERE t.{user_id} = %s",
+                [times, adapt(now), elsewhere.pk],
+            )
+        kept = SupersededToken.objects
+        return self.issued.token, {
+            "session": kept.filter(session=self.issued).count(),
+            "table": kept.count(),
+        }
 
     def add_user_tokens(self, user, count):
         from durin.models import AuthToken
