@@ -216,7 +216,11 @@ def test_durin_works_without_drf_spectacular():
         print("ok")
         """
     )
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"}
+    import durin
+
+    # This durin, wherever this process imports it from (a checkout's src/, or installed).
+    ours = str(Path(durin.__file__).resolve().parents[1])
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin", "PYTHONPATH": ours}
     result = subprocess.run(
         [sys.executable, "-c", code],
         check=False,
