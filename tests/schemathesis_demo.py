@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from durin.models import AuthToken, Client
+from durin.models import AuthToken, Client, LoginFailureCount
 from durin.settings import durin_settings
 
 MAX_EXAMPLES = int(os.environ.get("DURIN_SCHEMATHESIS_EXAMPLES", "50"))
@@ -63,12 +63,14 @@ API_ACCESS_CLIENT = durin_settings.API_ACCESS_CLIENT_NAME
 SEEN: Counter[tuple[str, int]] = Counter()
 
 
-def fresh_token() -> AuthToken:
+def fresh_token(client_name: str = "schemathesis", **fields) -> AuthToken:
     """A new token of the demo user, for a client without a session limit.
 
     A new one for every request: logout, logout-all and session deletes revoke tokens.
     """
-    client, _ = Client.objects.get_or_create(name="schemathesis", defaults={"session_limit": None})
+    client, _ = Client.objects.get_or_create(
+        name=client_name, defaults={"session_limit": None, **fields}
+    )
     user = get_user_model().objects.get(username="demo")
     return AuthToken.objects.create(user, client)
 
@@ -105,6 +107,12 @@ def answers_random_data_never_reaches(operation) -> None:
         current, other = fresh_token(), fresh_token()
         for session in (current, other):  # 400 (the current session), then 204
             send(operation.Case(path_parameters={"id": session.pk}), current)
+    elif operation.path == "/api/auth/reauthenticate/":
+        LoginFailureCount.objects.all().delete()  # the fuzzing's wrong passwords throttle
+        body = {"password": "demo-password"}
+        send(operation.Case(body=body, media_type="application/json"), fresh_token())
+    elif operation.path == "/api/auth/refresh/":  # a rotating client answers a new token
+        send(operation.Case(), fresh_token("schemathesis-rotating", rotate_on_refresh=True))
     elif operation.path == "/api/auth/apiaccess/":
         token = fresh_token()
         keys = AuthToken.objects.filter(user=token.user, client__name=API_ACCESS_CLIENT)

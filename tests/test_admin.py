@@ -384,3 +384,92 @@ def test_a_client_changed_in_the_admin_is_seen_at_once_by_cached_authentication(
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert not allowed_now()
+
+
+# --- §9: rotation and recent authentication -------------------------------------------------
+
+
+def test_rotate_on_refresh_is_listed_and_edited_on_the_client_admin(browser, web):
+    from django.forms.models import model_to_dict
+
+    html = browser.get(reverse("admin:durin_client_changelist")).content.decode()
+    assert "column-rotate_on_refresh" in html
+    form = {k: "" if v is None else v for k, v in model_to_dict(web).items() if k != "id"}
+    form.pop("rotate_on_refresh")  # an unticked box is not sent
+    url = reverse("admin:durin_client_change", args=[web.pk])
+    assert 'name="rotate_on_refresh"' in browser.get(url).content.decode()
+    assert browser.post(url, {**form, "rotate_on_refresh": "on"}).status_code == 302
+    web.refresh_from_db()
+    assert web.rotate_on_refresh is True
+    assert browser.post(url, form).status_code == 302
+    web.refresh_from_db()
+    assert web.rotate_on_refresh is False
+
+
+def test_authenticated_at_is_shown_read_only(browser, user, web):
+    from django.utils import timezone
+    from django.utils.formats import localize
+
+    from durin import services
+
+    logged_in = services.issue_token(user, web, verify_user=True)
+    shown = localize(timezone.localtime(logged_in.authenticated_at))
+    listing = browser.get(reverse(LIST_URL)).content.decode()
+    assert "column-authenticated_at" in listing and shown in listing
+    url = reverse("admin:durin_authtoken_change", args=[logged_in.pk])
+    detail = browser.get(url).content.decode()
+    assert "field-authenticated_at" in detail and shown in detail
+    assert 'name="authenticated_at"' not in detail
+    # Tokens are never edited (403), authenticated_at no more than the rest.
+    browser.post(url, {"authenticated_at_0": "2000-01-01", "authenticated_at_1": "00:00:00"})
+    logged_in_at = logged_in.authenticated_at
+    logged_in.refresh_from_db()
+    assert logged_in.authenticated_at == logged_in_at
+
+
+def test_the_admin_shows_no_digest_and_no_rotation_history(browser, token):
+    from durin import services
+    from durin.models import SupersededToken
+
+    first_digest = token.digest
+    services.rotate_token(token)
+    assert SupersededToken not in admin.site._registry
+    pages = [
+        reverse(LIST_URL),
+        reverse("admin:durin_authtoken_change", args=[token.pk]),
+        reverse("admin:durin_authtoken_delete", args=[token.pk]),
+    ]
+    for url in pages:
+        html = browser.get(url).content.decode()
+        assert first_digest not in html and token.digest not in html and token.token not in html
+    assert browser.get("/admin/durin/supersededtoken/").status_code == 404
+
+
+@pytest.mark.parametrize("how", ["one", "bulk"])
+def test_deleting_a_rotated_token_takes_its_history_and_says_admin(browser, user, web, mobile, how):
+    from durin import services
+    from durin.models import SupersededToken
+    from durin.signals import token_revoked
+
+    from .conftest import Received
+
+    token = AuthToken.objects.create(user, web)
+    services.rotate_token(token)
+    services.rotate_token(token)
+    other = AuthToken.objects.create(user, mobile)
+    services.rotate_token(other)
+    assert SupersededToken.objects.count() == 3
+    with Received(token_revoked) as revoked:
+        if how == "one":
+            url = reverse("admin:durin_authtoken_delete", args=[token.pk])
+            response = browser.post(url, {"post": "yes"})
+        else:
+            response = browser.post(
+                reverse(LIST_URL),
+                {"action": "delete_selected", "_selected_action": [token.pk], "post": "yes"},
+            )
+    assert response.status_code == 302
+    assert [(r["reason"], r["token_id"]) for r in revoked] == [("admin", token.pk)]
+    assert list(AuthToken.objects.values_list("pk", flat=True)) == [other.pk]
+    # The other session's history stays.
+    assert list(SupersededToken.objects.values_list("session_id", flat=True)) == [other.pk]

@@ -92,10 +92,45 @@ def test_w005_both_auth_classes():
         ("NUM_TRUSTED_PROXIES", -1),
         ("LOGIN_THROTTLE_RATE", 10),
         ("REVOKE_TOKENS_ON_DEACTIVATION", 1),
+        # §9: a grace of 0 to 1 day; a reauthentication age in whole seconds.
+        ("ROTATION_GRACE_PERIOD", 30),
+        ("ROTATION_GRACE_PERIOD", None),
+        ("ROTATION_GRACE_PERIOD", timedelta(seconds=-1)),
+        ("ROTATION_GRACE_PERIOD", timedelta(days=1, microseconds=1)),
+        ("REAUTHENTICATION_MAX_AGE", timedelta(minutes=5)),
+        ("REAUTHENTICATION_MAX_AGE", "300"),
+        ("REAUTHENTICATION_MAX_AGE", 300.0),
+        ("REAUTHENTICATION_MAX_AGE", True),
+        ("REAUTHENTICATION_MAX_AGE", -1),
+        ("REAUTHENTICATION_MAX_AGE", 10**14),  # past what a timedelta holds
     ],
 )
 def test_e003_wrong_type(name, value):
     assert check(REST_DURIN={name: value}) == ["durin.E003"]
+
+
+@pytest.mark.parametrize(
+    "rest_durin",
+    [
+        {"ROTATION_GRACE_PERIOD": timedelta(0), "REAUTHENTICATION_MAX_AGE": 0},
+        {"ROTATION_GRACE_PERIOD": timedelta(days=1), "REAUTHENTICATION_MAX_AGE": 100 * 365 * 86400},
+        {"ROTATION_GRACE_PERIOD": timedelta(seconds=5), "REAUTHENTICATION_MAX_AGE": 60},
+    ],
+)
+def test_sessions_settings_at_their_bounds_are_clean(rest_durin):
+    assert check(REST_DURIN=rest_durin) == []
+
+
+def test_e003_says_which_session_setting_is_wrong_and_what_it_must_be():
+    with override_settings(
+        ROOT_URLCONF=__name__,
+        REST_DURIN={"ROTATION_GRACE_PERIOD": 30, "REAUTHENTICATION_MAX_AGE": True},
+    ):
+        messages = {m.msg for m in run_durin_checks()}
+    assert len(messages) == 2
+    age, grace = sorted(messages)
+    assert "ROTATION_GRACE_PERIOD" in grace and "timedelta" in grace
+    assert "REAUTHENTICATION_MAX_AGE" in age and "seconds" in age
 
 
 @pytest.mark.parametrize("rate", ["10", "ten/m", "10/fortnight"])

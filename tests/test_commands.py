@@ -47,6 +47,30 @@ def test_create_client_defaults():
     call_command("create_client", "plain")
     client = Client.objects.get(name="plain")
     assert (client.token_ttl, client.session_limit) == (timedelta(days=1), 1)
+    assert (client.auto_refresh, client.rotate_on_refresh) == (False, False)
+
+
+def test_rotate_on_refresh_is_set_and_turned_off_again(user, api):
+    """A client made with ``--rotate-on-refresh`` answers refresh with a new token; after
+    ``--update --no-rotate-on-refresh`` refresh answers an expiry only, as in 1.x."""
+    from django.urls import reverse
+
+    from durin.models import AuthToken
+
+    call_command("create_client", "mobile", "--rotate-on-refresh")
+    assert fields("mobile")["rotate_on_refresh"] is True
+    token = AuthToken.objects.create(user, Client.objects.get(name="mobile"))
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.token}")
+    rotated = api.post(reverse("durin_refresh")).json()
+    assert set(rotated) == {"token", "expiry"}
+
+    before = fields("mobile")
+    assert "Client mobile updated!" in update("mobile", "--no-rotate-on-refresh")
+    assert fields("mobile") == {**before, "rotate_on_refresh": False}
+    api.credentials(HTTP_AUTHORIZATION=f"Token {rotated['token']}")
+    assert set(api.post(reverse("durin_refresh")).json()) == {"expiry"}
+    update("mobile", "--rotate-on-refresh")
+    assert fields("mobile") == before
 
 
 #: Option values the model refuses, whether a client is created or updated with them.
@@ -104,6 +128,7 @@ def test_update_changes_only_the_options_given():
         "3",
         "--refuse-at-limit",
         "--auto-refresh",
+        "--rotate-on-refresh",
         "--max-token-lifetime",
         "90 00:00:00",
     )
@@ -111,13 +136,22 @@ def test_update_changes_only_the_options_given():
     assert "Client web updated!" in update("web", "--token-ttl", "7 00:00:00")
     assert fields("web") == {**before, "token_ttl": timedelta(days=7)}
 
-    update("web", "--session-limit", "none", "--no-refuse-at-limit", "--no-auto-refresh")
+    assert before["rotate_on_refresh"] is True
+    update(
+        "web",
+        "--session-limit",
+        "none",
+        "--no-refuse-at-limit",
+        "--no-auto-refresh",
+        "--no-rotate-on-refresh",
+    )
     assert fields("web") == {
         **before,
         "token_ttl": timedelta(days=7),
         "session_limit": None,
         "session_limit_action": "revoke_oldest",
         "auto_refresh": False,
+        "rotate_on_refresh": False,
     }
     update("web", "--throttle-rate", "", "--max-token-lifetime", "none", "--refuse-at-limit")
     after = fields("web")

@@ -39,6 +39,9 @@ print(json.dumps({
     "web_only": [http.get("/api/web-only/", **web).status_code,
                  http.get("/api/web-only/", **mobile).status_code],
     "anonymous": http.get("/api/hello/").status_code,
+    # mobile rotates tokens: its refresh answers a new one.
+    "refresh": [sorted(http.post("/api/auth/refresh/", **web).json()),
+                sorted(http.post("/api/auth/refresh/", **mobile).json())],
 }))
 """
 
@@ -93,6 +96,7 @@ def test_login_then_hello(seeded: tuple[Path, list[str]]) -> None:
         "hello": {"hello": "demo", "client": "web"},
         "web_only": [200, 403],
         "anonymous": 401,
+        "refresh": [["expiry"], ["expiry", "token"]],
     }
 
 

@@ -57,6 +57,8 @@ def test_every_durin_endpoint_is_documented(schema):
         "/api/auth/refresh/": {"post"},
         "/api/auth/logout/": {"post"},
         "/api/auth/logoutall/": {"post"},
+        "/api/auth/logoutothers/": {"post"},
+        "/api/auth/reauthenticate/": {"post"},
         "/api/auth/sessions/": {"get"},
         "/api/auth/sessions/{id}": {"delete"},
         "/api/auth/apiaccess/": {"get", "post", "delete"},
@@ -83,6 +85,38 @@ def test_status_codes_and_bodies(schema):
     # The API key's token is in POST's answer only.
     assert "token" not in component(s, body(s, "apiaccess/", "get", "200"))["properties"]
     assert "token" in component(s, body(s, "apiaccess/", "post", "201"))["required"]
+
+
+def test_sessions_users_can_trust(schema):
+    """logoutothers/, reauthenticate/, and refresh's answer for a client that rotates tokens."""
+    s = schema()
+    assert set(responses(s, "logoutothers/", "post")) == {"200", "401", "413"}
+    revoked = component(s, body(s, "logoutothers/", "post", "200"))
+    assert revoked["required"] == ["revoked"]
+    assert revoked["properties"]["revoked"]["type"] == "integer"
+    assert "requestBody" not in s["paths"]["/api/auth/logoutothers/"]["post"]
+
+    reauthenticate = s["paths"]["/api/auth/reauthenticate/"]["post"]
+    assert reauthenticate["security"] == [{"durinTokenAuth": []}]
+    statuses = {"200", "400", "401", "403", "413", "415", "429"}
+    assert set(responses(s, "reauthenticate/", "post")) == statuses
+    for media_type, content in reauthenticate["requestBody"]["content"].items():
+        request = component(s, content["schema"])
+        assert request["required"] == ["password"], media_type
+    answer = component(s, body(s, "reauthenticate/", "post", "200"))
+    assert answer["required"] == ["authenticated_at"]
+    assert answer["properties"]["authenticated_at"]["format"] == "date-time"
+    assert body(s, "reauthenticate/", "post", "403") == ERROR
+    assert body(s, "reauthenticate/", "post", "429") == ERROR
+    wrong_password = component(s, body(s, "reauthenticate/", "post", "400"))
+    assert {"detail", "non_field_errors", "password"} <= set(wrong_password["properties"])
+    assert not wrong_password.get("required")
+
+    # Every client answers the expiry; only a rotating one answers a token too.
+    refreshed = component(s, body(s, "refresh/", "post", "200"))
+    assert refreshed["required"] == ["expiry"]
+    assert refreshed["properties"]["token"]["type"] == "string"
+    assert "rotate" in refreshed["properties"]["token"]["description"]
 
 
 @pytest.mark.parametrize(
@@ -132,6 +166,9 @@ def test_expiry_is_a_date_time_unless_formatted_otherwise(schema, settings):
     assert component(s, body(s, "refresh/", "post", "200"))["properties"]["expiry"] == {
         "type": "string"
     }
+    # reauthenticate/'s answer is formatted the same way.
+    answer = component(s, body(s, "reauthenticate/", "post", "200"))
+    assert "format" not in answer["properties"]["authenticated_at"]
 
 
 def test_a_projects_own_annotations_of_a_durin_view_win(settings):
@@ -179,7 +216,11 @@ def test_durin_works_without_drf_spectacular():
         print("ok")
         """
     )
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"}
+    import durin
+
+    # This durin, wherever this process imports it from (a checkout's src/, or installed).
+    ours = str(Path(durin.__file__).resolve().parents[1])
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin", "PYTHONPATH": ours}
     result = subprocess.run(
         [sys.executable, "-c", code],
         check=False,

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+import durin
+
 REPO = Path(__file__).resolve().parents[1]
 LEGACY = REPO / "tests" / "legacy_1x"
 VENV = REPO / ".cache" / "durin-1.1.0-venv"
@@ -153,9 +155,16 @@ def test_upgrade_from_1x(legacy_python, legacy_database, variant, tmp_path):
     )
     assert code == 0, f"building the 1.x database failed:\n{output}"
 
+    # This durin, wherever this process imports it from (a checkout's src/ before an
+    # installed copy), migrates the database.
+    ours = str(Path(durin.__file__).resolve().parents[1])
     code, output = run(
         [sys.executable, "-m", "tests.legacy_1x.upgrade_check", str(tokens)],
-        env=clean_env(DJANGO_SETTINGS_MODULE="tests.legacy_1x.settings_upgrade", **legacy_database),
+        env=clean_env(
+            DJANGO_SETTINGS_MODULE="tests.legacy_1x.settings_upgrade",
+            PYTHONPATH=ours,
+            **legacy_database,
+        ),
         cwd=REPO,
         timeout=120,
     )

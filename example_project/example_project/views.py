@@ -35,6 +35,8 @@ class IndexView(APIView):
             "refresh": "durin_refresh",
             "logout": "durin_logout",
             "logout_all": "durin_logoutall",
+            "logout_others": "durin_logoutothers",
+            "reauthenticate": "durin_reauthenticate",
             "sessions": "durin_tokensessions-list",
             "api_access": "durin_apiaccess",
             "hello": "hello",

@@ -103,6 +103,7 @@ class ClientAdmin(admin.ModelAdmin):
         "session_limit",
         "session_limit_action",
         "auto_refresh",
+        "rotate_on_refresh",
         "max_token_lifetime",
     )
     search_fields = ("name",)
@@ -138,11 +139,21 @@ class AuthTokenAdmin(admin.ModelAdmin):
         "expiry",
         "expired",
         "last_used",
+        "authenticated_at",
         "ip_address",
     )
     list_filter = (ExpiredFilter, "client")
     list_select_related = ("client", "user")
-    readonly_fields = ("created", "expiry", "last_used", "ip_address", "user_agent")
+    # Never the digest; a rotated session's earlier digests (SupersededToken) are not
+    # registered at all: nothing in them is for reading, and deleting the token takes them.
+    readonly_fields = (
+        "created",
+        "expiry",
+        "last_used",
+        "authenticated_at",
+        "ip_address",
+        "user_agent",
+    )
     add_fields = ("user", "client")
 
     @admin.display(boolean=True, description=_("expired"), ordering="expiry")

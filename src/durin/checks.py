@@ -115,7 +115,12 @@ EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a timedelta of at least zero and at most one day",
         lambda v: isinstance(v, timedelta) and timedelta(0) <= v <= timedelta(days=1),
     ),
-    "REAUTHENTICATION_MAX_AGE": ("a number of seconds (>= 0)", _int(0)),
+    # No token outlives MAX_TOKEN_TTL, so a longer age means nothing more; a much longer one
+    # would overflow a timedelta in RecentlyAuthenticated (a 500 on every request).
+    "REAUTHENTICATION_MAX_AGE": (
+        f"a number of seconds from 0 to {int(MAX_TOKEN_TTL.total_seconds())}",
+        lambda v: _int(0)(v) and v <= MAX_TOKEN_TTL.total_seconds(),
+    ),
 }
 
 

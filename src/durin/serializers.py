@@ -80,5 +80,6 @@ class ClientSerializer(serializers.ModelSerializer):
             "session_limit",
             "session_limit_action",
             "auto_refresh",
+            "rotate_on_refresh",
             "max_token_lifetime",
         ]

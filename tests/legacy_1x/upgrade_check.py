@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -45,6 +46,9 @@ EXPECTED_DURIN_MIGRATIONS = {
     "0004_client_sessions_authtoken_digest",
     "0005_hash_plaintext_tokens",
     "0006_remove_authtoken_token",
+    "0007_rewrite_authtoken_table",
+    "0008_login_failure_count",
+    "0009_sessions_users_can_trust",
 }
 
 failures: list[str] = []
@@ -265,7 +269,8 @@ def check_legacy_lookups(tokens: dict) -> None:
         f"a process's first old token costs one query more, once (made {len(queries)})",
         [q["sql"] for q in queries],
     )
-    for made_up, lookups in [("ab" * 31, 1), ("ab" * 31 + "a", 0), ("AB" * 32, 0)]:
+    # 1.x's shape: the tokens, then the rotation history (a token rotation replaced).
+    for made_up, lookups in [("ab" * 31, 2), ("ab" * 31 + "a", 0), ("AB" * 32, 0)]:
         result, queries = authenticate(made_up)
         check(
             isinstance(result, AuthenticationFailed) and len(queries) == lookups,
@@ -297,6 +302,49 @@ def check_expired_token(tokens: dict) -> None:
         not AuthToken.objects.filter(user__username=info["user"]).exists(),
         "the expired old token was deleted when presented",
     )
+
+
+def check_session_fields_after_the_upgrade() -> None:
+    """0009's columns and table exist; 1.x tokens have no ``authenticated_at`` (nobody knows
+    when their password was last checked) and 1.x clients do not rotate (CONTRACT §9)."""
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+        columns = {
+            table: {c.name for c in connection.introspection.get_table_description(cursor, table)}
+            for table in ("durin_authtoken", "durin_client")
+        }
+    check(
+        "authenticated_at" in columns["durin_authtoken"],
+        "durin_authtoken has an authenticated_at column",
+    )
+    check("rotate_on_refresh" in columns["durin_client"], "durin_client has rotate_on_refresh")
+    check("durin_supersededtoken" in tables, "the rotation history table exists")
+    stamped = list(AuthToken.objects.filter(authenticated_at__isnull=False).values_list("pk"))
+    check(not stamped, "no 1.x token has an authenticated_at", stamped)
+    rotating = list(Client.objects.filter(rotate_on_refresh=True).values_list("name", flat=True))
+    check(not rotating, "no 1.x client rotates tokens on refresh", rotating)
+
+
+def check_1x_tokens_reauthenticate_and_rotate(tokens: dict) -> None:
+    """A 1.x token confirms its user's password, and is rotated once its client opts in: the
+    new token works, the 1.x one works during the grace period and, presented after it, is
+    reuse that ends the session."""
+    api = APIClient()
+    old = tokens["alice_cli"]["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    response = api.post(reverse("durin_reauthenticate"), {"password": "pw"}, format="json")
+    check(
+        response.status_code == 200 and "authenticated_at" in response.json(),
+        f"a 1.x token reauthenticates: {response.status_code} {response.content[:200]!r}",
+    )
+    Client.objects.filter(name="cli").update(rotate_on_refresh=True)
+    response = api.post(reverse("durin_refresh"))
+    new = response.json().get("token") if response.status_code == 200 else None
+    check(bool(new), f"refresh rotates a 1.x token: {response.status_code} {response.content!r}")
+    check(works(new) and works(old), "the new token works, and the 1.x one during the grace")
+    with override_settings(REST_DURIN={"ROTATION_GRACE_PERIOD": timedelta(0)}):
+        check(not works(old), "the 1.x token presented after the grace is refused")
+    check(not works(new), "...and that reuse ended the session: the new token is refused too")
 
 
 def log_in(client_name: str):
@@ -429,12 +477,14 @@ def main() -> int:
     plaintexts = [info["token"] for info in tokens.values()] + built["others"]
     check_no_plaintext_on_disk(plaintexts)
     check_live_tokens(tokens)
+    check_session_fields_after_the_upgrade()
     check_legacy_lookups(tokens)
     check_legacy_tokens_refused(tokens)
     check_expired_token(tokens)
     check_1x_clients_keep_every_device_logged_in(tokens)
     check_new_clients_get_the_default_limit()
     check_zero_lifetime_client()
+    check_1x_tokens_reauthenticate_and_rotate(tokens)
     if failures:
         print(f"\n{len(failures)} upgrade check(s) failed:\n  " + "\n  ".join(failures))
         return 1

@@ -33,6 +33,7 @@ from rest_framework import serializers
 from rest_framework.settings import ISO_8601
 
 from ..auth import TokenAuthentication
+from ..constants import MAX_PASSWORD_LENGTH
 from ..serializers import APIAccessTokenSerializer, TokenSessionsSerializer
 from ..settings import durin_settings
 
@@ -60,7 +61,7 @@ class DurinTokenScheme(OpenApiAuthenticationExtension):
 
 
 class DurinExpiryField(serializers.CharField):
-    """An expiry as durin formats it, with ``EXPIRY_DATETIME_FORMAT``."""
+    """A time as durin formats it (``expiry``, ``authenticated_at``): ``EXPIRY_DATETIME_FORMAT``."""
 
 
 class DurinExpiryFieldSchema(OpenApiSerializerFieldExtension):
@@ -103,8 +104,43 @@ class DurinLoginResponseSchema(OpenApiSerializerExtension):
         return schema
 
 
-class DurinExpirySerializer(serializers.Serializer):
+class DurinRefreshResponseSerializer(serializers.Serializer):
+    """The new expiry; and, for a client that rotates tokens, the new token."""
+
+    token = serializers.CharField(
+        required=False,
+        help_text="Only for a client that rotates tokens: the token to use from now on, shown "
+        "this once. The token you refreshed with keeps working for a few seconds (requests "
+        "already sent), then stops; presenting it after that ends the whole session.",
+    )
     expiry = DurinExpiryField()
+
+
+class DurinRevokedCountSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(
+        min_value=0, help_text="How many of your other sessions were ended."
+    )
+
+
+class DurinReauthenticationRequestSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        max_length=MAX_PASSWORD_LENGTH,
+        help_text="Your password.",
+    )
+
+
+class DurinReauthenticationResponseSerializer(serializers.Serializer):
+    authenticated_at = DurinExpiryField(help_text="When you confirmed your password: now.")
+
+
+class DurinReauthenticationErrorSerializer(serializers.Serializer):
+    """Why the password was not accepted: `detail`, or errors about the password given."""
+
+    detail = serializers.CharField(required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    password = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class DurinErrorSerializer(serializers.Serializer):
@@ -226,10 +262,13 @@ class RefreshViewSchema(_TokenViewSchema):
             summary="Extend this token's life",
             description="Moves the expiry of the token that authenticates this request to now "
             "plus its client's token lifetime (never past the longest life the client allows "
-            "a token), and answers the new expiry.",
+            "a token), and answers the new expiry. A client that rotates tokens answers a new "
+            "token as well, for the same session: use it from now on. The token you sent "
+            "keeps working for a few seconds, for requests already on their way; sent again "
+            "after that, it is taken for a stolen copy and the whole session ends (401).",
             request=None,
             responses={
-                200: DurinExpirySerializer,
+                200: DurinRefreshResponseSerializer,
                 400: _error(UNUSABLE_CLIENT),
                 401: UNAUTHENTICATED,
             },
@@ -266,6 +305,58 @@ class LogoutAllViewSchema(_TokenViewSchema):
             "Revokes every token of your account, on every client and device, this one and "
             "your API key included: each stops working at once.",
             "Every token of the user is revoked.",
+        )
+    }
+
+
+class LogoutOthersViewSchema(_TokenViewSchema):
+    target_class = "durin.views.LogoutOthersView"
+    methods = {
+        "post": dict(
+            summary="Log out your other devices",
+            description="Revokes every other token of your account, on every client and "
+            "device, and answers how many. The token of this request keeps working, and so "
+            "does your API key.",
+            request=None,
+            responses={200: DurinRevokedCountSerializer, 401: UNAUTHENTICATED},
+        )
+    }
+
+
+class ReauthenticateViewSchema(_TokenViewSchema):
+    target_class = "durin.views.ReauthenticateView"
+    _body = {
+        media_type: DurinReauthenticationRequestSerializer
+        for media_type in (
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
+    }
+    methods = {
+        "post": dict(
+            summary="Confirm your password",
+            description="Checks your password again for the session of this request. Some "
+            "actions require that you confirmed it recently: they answer 401 with "
+            '`error="insufficient_user_authentication"` and a `max_age` (in seconds) in '
+            "`WWW-Authenticate` until you do; then retry them. Answers when the password was "
+            "confirmed. Repeated wrong passwords are refused for a while (429), as failed "
+            "logins are.",
+            request=_body,
+            responses={
+                200: DurinReauthenticationResponseSerializer,
+                400: OpenApiResponse(
+                    DurinReauthenticationErrorSerializer,
+                    description="A wrong password (the same answer as a failed login), or "
+                    "no password given.",
+                ),
+                401: UNAUTHENTICATED,
+                403: _error(
+                    "An API key has no password to confirm: log in to get a session token."
+                ),
+                415: _error("A content type or charset the API does not read."),
+                429: _error("Too many wrong passwords for this address and account."),
+            },
         )
     }
 

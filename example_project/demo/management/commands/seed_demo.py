@@ -18,7 +18,9 @@ PASSWORD = "demo-password"
 #: name -> the fields the demo relies on. Re-running the command puts them back.
 CLIENTS: dict[str, dict[str, Any]] = {
     "web": {"token_ttl": timedelta(days=1), "session_limit": 1},
-    "mobile": {"token_ttl": timedelta(days=30), "session_limit": 2},
+    # Long-lived tokens on phones: refresh rotates them, so a copied token is caught when
+    # either holder uses it after the other refreshed.
+    "mobile": {"token_ttl": timedelta(days=30), "session_limit": 2, "rotate_on_refresh": True},
     "cli": {"token_ttl": timedelta(days=7), "session_limit": 1},
 }
 
@@ -34,11 +36,14 @@ class Command(BaseCommand):
         if api_access:
             clients[api_access] = {"token_ttl": timedelta(days=365), "session_limit": 1}
         for name, fields in clients.items():
+            # Every client the demo relies on gets every field back, rotation included.
+            fields = {"rotate_on_refresh": False, **fields}
             client, created = Client.objects.update_or_create(name=name, defaults=fields)
             limit = "unlimited" if client.session_limit is None else client.session_limit
+            rotates = ", rotates tokens on refresh" if client.rotate_on_refresh else ""
             self.stdout.write(
                 f"client {name!r}: {'created' if created else 'up to date'} "
-                f"(token_ttl {client.token_ttl}, session_limit {limit})"
+                f"(token_ttl {client.token_ttl}, session_limit {limit}{rotates})"
             )
 
     def seed_user(self) -> None:

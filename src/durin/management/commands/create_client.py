@@ -51,6 +51,12 @@ class Command(BaseCommand):
             help="Sliding expiry: extend tokens on use.",
         )
         parser.add_argument(
+            "--rotate-on-refresh",
+            action=BooleanOptionalAction,
+            help="Refresh answers a new token for the session; a replaced token presented "
+            "after ROTATION_GRACE_PERIOD revokes the session.",
+        )
+        parser.add_argument(
             "--max-token-lifetime",
             help="Cap on a token's whole life, as 'DAYS HH:MM:SS'; 'none' for no cap.",
         )
@@ -65,8 +71,9 @@ class Command(BaseCommand):
                 continue
             nullable = option in ("session_limit", "max_token_lifetime")
             data[option] = None if nullable and value.strip().lower() == "none" else value
-        if options["auto_refresh"] is not None:
-            data["auto_refresh"] = options["auto_refresh"]
+        for option in ("auto_refresh", "rotate_on_refresh"):
+            if options[option] is not None:
+                data[option] = options[option]
         if options["refuse_at_limit"] is not None:
             data["session_limit_action"] = (
                 Client.REFUSE if options["refuse_at_limit"] else Client.REVOKE_OLDEST
