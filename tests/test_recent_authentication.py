@@ -610,3 +610,15 @@ def test_reauthenticating_with_the_replaced_token_in_its_grace_serves_the_sessio
     assert reauthenticate(api, first).status_code == 200
     assert sudo(api, second, name="cached-sudo").status_code == 200
     assert row(second).authenticated_at == timezone.now()
+
+
+def test_a_views_max_age_beyond_any_date_passes_without_overflow(user, web):
+    """A view may ask for a max age no timedelta holds: compared in seconds, never a 500."""
+    from types import SimpleNamespace
+
+    from durin.permissions import RecentlyAuthenticated
+    from durin.services import issue_token
+
+    token = issue_token(user, web, verify_user=True)
+    huge = SimpleNamespace(reauthentication_max_age=10**15)
+    assert RecentlyAuthenticated().has_permission(SimpleNamespace(auth=token), huge)

@@ -228,6 +228,9 @@ class SupersededToken(models.Model):
     session = models.ForeignKey(AuthToken, on_delete=models.CASCADE, related_name="+")
     superseded_at = models.DateTimeField()
 
+    def __str__(self) -> str:
+        return f"Token replaced at {self.superseded_at:%Y-%m-%d %H:%M:%S}"
+
     def __repr__(self) -> str:
         return f"<SupersededToken session_id={self.session_id} superseded_at={self.superseded_at}>"
 

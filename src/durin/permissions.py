@@ -5,7 +5,6 @@ A request not authenticated with a durin token is refused by both.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -87,8 +86,10 @@ class RecentlyAuthenticated(BasePermission):
         if max_age is None:
             max_age = durin_settings.REAUTHENTICATION_MAX_AGE
         authenticated_at = token.authenticated_at
-        if authenticated_at is None or timezone.now() - authenticated_at > timedelta(
-            seconds=max_age
+        # In seconds: a timedelta of a huge max_age would overflow.
+        if (
+            authenticated_at is None
+            or (timezone.now() - authenticated_at).total_seconds() > max_age
         ):
             raise ReauthenticationRequired(max_age)
         return True
