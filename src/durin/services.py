@@ -321,7 +321,8 @@ def rotate_token(
 
     The session keeps its row (id, ``created``, IP, user agent, ``authenticated_at``) and
     gets a new digest and expiry; the digest it replaces joins the session's history
-    (``SupersededToken``), where ``authenticate_superseded`` finds it. The row is locked
+    (``SupersededToken``), where ``TokenAuthentication.get_superseded`` finds it; the
+    history keeps the last ``MAX_TOKENS_PER_USER_CLIENT`` replaced tokens. The row is locked
     first, so two rotations of one session follow each other, and a revoked session stays
     revoked: ``AuthToken.DoesNotExist``.
     """
@@ -341,9 +342,15 @@ def rotate_token(
         replaced = rows.select_for_update().values_list("digest", flat=True).first()
         if replaced is None:
             raise AuthToken.DoesNotExist("The token was revoked.")
+        history = SupersededToken.objects.using(db).filter(session_id=token.pk)
         SupersededToken.objects.using(db).create(
             digest=replaced, session_id=token.pk, superseded_at=now
         )
+        # Bounded like the tokens a user may hold: the oldest replaced tokens are forgotten.
+        cap = durin_settings.MAX_TOKENS_PER_USER_CLIENT
+        oldest_kept = history.order_by("-pk").values_list("pk", flat=True)[cap - 1 : cap]
+        if oldest_kept:
+            history.filter(pk__lt=oldest_kept[0]).delete()
         rows.update(digest=new_digest, expiry=new_expiry, last_used=now)
         # Every process must stop serving the replaced token from the cache.
         transaction.on_commit(lambda: cache.invalidate([replaced]), using=db)
@@ -442,7 +449,8 @@ def revoke_tokens(
     committed since the transaction's snapshot, and they would survive.
     """
     db = router.db_for_write(AuthToken)
-    with transaction.atomic(using=db):
+
+    def delete() -> list[tuple[int, Any, int]]:
         rows = list(
             tokens.using(db)
             .select_related(None)
@@ -450,11 +458,18 @@ def revoke_tokens(
             .only("pk", "digest", "user_id", "client_id")
         )
         if not rows:
-            return 0
+            return []
         revoked = [(row.pk, row.user_id, row.client_id) for row in rows]
         collector = Collector(using=db, origin=tokens)
         collector.collect(rows)
         collector.delete()  # this clears the rows' pks, hence ``revoked``
+        return revoked
+
+    # Retried when a concurrent write to a row (a rotation, a use) makes PostgreSQL's
+    # REPEATABLE READ refuse the locking read: a revocation must not fail for that.
+    revoked = atomic_retrying(delete, db)
+    if not revoked:
+        return 0
     clients = Client.objects.using(db).in_bulk({client_id for _, _, client_id in revoked})
     for token_id, user_id, client_id in revoked:
         token_revoked.send(

@@ -337,9 +337,12 @@ class LogoutAllView(TokenRequiredView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutOthersView(TokenRequiredView):
+class LogoutOthersView(OwnTransactions, TokenRequiredView):
     """Ends every other session of yours (your API keys excepted); this one goes on.
     Answers how many sessions it ended."""
+
+    # Not inside ATOMIC_REQUESTS: the revocation is its own transaction, retried when a
+    # session it ends is written meanwhile (PostgreSQL's REPEATABLE READ refuses it then).
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         revoked = services.logout_others(request.auth, request=request)
