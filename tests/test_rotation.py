@@ -25,7 +25,11 @@ from durin.signals import token_renewed, token_revoked
 from durin.views import RefreshView
 
 from .conftest import PASSWORD, Received, auth_header
-from .test_concurrency import in_threads
+from .test_concurrency import (
+    in_threads,
+    repeatable_read_atomic_requests,  # noqa: F401 (a fixture)
+    serialization_failure,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -353,3 +357,33 @@ def test_replays_after_the_grace_racing_a_refresh_leave_nothing_alive(user, app)
         if response.status_code == 200:
             assert status(APIClient(), response.json()["token"]) == 401
     assert status(APIClient(), second) == 401
+
+
+@on_a_server_database
+@pytest.mark.usefixtures("repeatable_read_atomic_requests")
+def test_log_out_others_racing_rotations_under_repeatable_read_ends_the_session(user, app):
+    """The device being logged out keeps refreshing while ``logoutothers/`` runs, each request
+    in a REPEATABLE READ transaction: the revocation is retried, never a 500, and whatever
+    token the rotations handed out is dead afterwards."""
+    keeper, other = log_in(APIClient()), log_in(APIClient())
+    tokens = iter([other] * 4)
+    counter = iter(range(5))
+
+    def logout_others_or_refresh(api):
+        if next(counter) == 0:
+            return "others", api.post(reverse("durin_logoutothers"), **auth_header(keeper))
+        return "refresh", refresh(api, next(tokens))
+
+    results = in_threads(5, logout_others_or_refresh)
+    assert all(isinstance(result, tuple) for result in results), results
+    (ended,) = [response for kind, response in results if kind == "others"]
+    assert ended.status_code == 200, ended.content
+    refreshes = [response for kind, response in results if kind == "refresh"]
+    codes = [getattr(r, "status_code", r) for r in refreshes]
+    assert all(code in (200, 401) or serialization_failure(code) for code in codes), codes
+    assert status(APIClient(), keeper) == 200
+    assert status(APIClient(), other) == 401
+    for response in refreshes:
+        if getattr(response, "status_code", None) == 200:
+            assert status(APIClient(), response.json()["token"]) == 401
+    assert AuthToken.objects.count() == 1
