@@ -72,7 +72,9 @@ class ReauthenticationRequired(exceptions.APIException):
 class RecentlyAuthenticated(BasePermission):
     """The token's user proved their password (login or ``reauthenticate/``) at most
     ``reauthentication_max_age`` seconds ago (the view's attribute, else the setting
-    ``REAUTHENTICATION_MAX_AGE``). A token issued without a password never passes.
+    ``REAUTHENTICATION_MAX_AGE``). A token issued without a password (an API key, the
+    admin, ``AuthToken.objects.create``) has no such time, so it passes only once its user
+    has confirmed the password at ``reauthenticate/``, which refuses API keys.
 
     Refused with 401 and a challenge telling the client to reauthenticate; a request not
     authenticated with a durin token is refused as by any permission.
