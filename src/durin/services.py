@@ -304,14 +304,18 @@ def renew_token(
         raise AuthToken.DoesNotExist("The token was revoked.")
     token.expiry = new_expiry
     _invalidate_on_commit(token)
+    _send_renewed(token, request)
+    return new_expiry
+
+
+def _send_renewed(token: AuthToken, request: HttpRequest | None) -> None:
     token_renewed.send(
         sender=AuthToken,
         request=request,
-        new_expiry=new_expiry,
+        new_expiry=token.expiry,
         token_id=token.pk,
-        client=client,
+        client=token.client,
     )
-    return new_expiry
 
 
 def rotate_token(
@@ -359,13 +363,7 @@ def rotate_token(
     atomic_retrying(rotate, db)
     token.digest, token.expiry, token.last_used = new_digest, new_expiry, now
     token.token = plaintext
-    token_renewed.send(
-        sender=AuthToken,
-        request=request,
-        new_expiry=new_expiry,
-        token_id=token.pk,
-        client=client,
-    )
+    _send_renewed(token, request)
     return token
 
 
