@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from durin import crypto, services
 from durin.models import AuthToken, Client
-from durin.signals import token_revoked
+from durin.signals import token_issued, token_revoked
 
 from .conftest import PASSWORD, Received, auth_header
 
@@ -129,12 +129,13 @@ def test_a_login_that_cannot_answer_issues_nothing_and_revokes_nothing(
     cached = reverse("cached-whoami")
     assert crashing_api.get(cached, **auth_header(first)).status_code == 200  # now in the cache
     settings.REST_DURIN = {"USER_SERIALIZER": f"tests.test_login_safety.{serializer}"}
-    with Received(token_revoked) as revoked:
+    with Received(token_revoked) as revoked, Received(token_issued) as issued:
         assert login(crashing_api).status_code == 500
     assert AuthToken.objects.count() == 1
     assert crashing_api.get(cached, **auth_header(first)).status_code == 200
     assert crashing_api.get(reverse("whoami"), **auth_header(first)).status_code == 200
-    assert revoked  # sent inside the transaction that was then rolled back (see services)
+    assert not revoked  # the revocation was rolled back: its signal was never sent
+    assert not issued
 
 
 def test_a_login_that_cannot_answer_counts_as_a_failure(crashing_api, user, web, settings):

@@ -2,7 +2,7 @@
 reuse detection, ``logoutothers/``, ``reauthenticate/`` and ``RecentlyAuthenticated``, and
 the §3/§5/§12 promises they touch.
 
-Each test is one finding, a strict xfail until it is fixed. Its docstring says the attack and
+Each test is one finding, a strict xfail until it was fixed. Its docstring says the attack and
 the behaviour expected. The report of this pass (issue 11) says what else was tried and held.
 """
 
@@ -53,10 +53,6 @@ class StaffOrRecentlyAuthenticated(APIView):
         return Response({})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack: RecentlyAuthenticated raises, so `RecentlyAuthenticated | X` never asks X",
-)
 def test_attack1_recently_authenticated_can_be_combined_with_or(make_user, web):
     """DRF composes permissions with ``|``: ``A | B`` lets a request through when either
     allows it. ``RecentlyAuthenticated.has_permission`` raises its 401 instead of answering
@@ -81,9 +77,6 @@ class FiveMinutesSudo(APIView):
     reauthentication_max_age = timedelta(minutes=5).total_seconds()  # 300.0, a float
 
 
-@pytest.mark.xfail(
-    strict=True, reason="attack: a view's float max age gives the challenge max_age=300.0"
-)
 def test_attack2_the_challenges_max_age_is_a_whole_number_of_seconds(user, web):
     """RFC 9470 §3: ``max_age`` "has to represent a non-negative integer". A view's
     ``reauthentication_max_age`` is not checked (only the setting is, ``durin.E003``), and a
@@ -102,11 +95,6 @@ def test_attack2_the_challenges_max_age_is_a_whole_number_of_seconds(user, web):
     assert response["WWW-Authenticate"].endswith(", max_age=300"), response["WWW-Authenticate"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack: a retried login sends token_issued for a token never committed and "
-    "token_revoked twice",
-)
 def test_attack3_a_login_retried_after_a_deadlock_signals_only_what_happened(user, web):
     """``LoginView`` runs issuing and the response in ``atomic_retrying``, which starts the
     whole transaction again after a deadlock or serialization failure. ``token_issued`` and
@@ -174,11 +162,6 @@ class InterleavedFailedLogin(serializers.Serializer):
     "connection and MariaDB's UPDATE reads the latest row (attack3 covers every backend)",
 )
 @pytest.mark.usefixtures("repeatable_read_atomic_requests")
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack: a concurrent failed login makes a REPEATABLE READ login retry, re-sending "
-    "its signals",
-)
 def test_attack4_a_failed_login_racing_a_login_under_repeatable_read_duplicates_signals(
     user, web, settings
 ):
@@ -205,11 +188,6 @@ def test_attack4_a_failed_login_racing_a_login_under_repeatable_read_duplicates_
     assert [call["token_id"] for call in revoked] == [earlier.pk]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack: reauthenticate/ invalidates the digest it was called with, not the "
-    "session's current one",
-)
 def test_attack5_a_reauthentication_racing_a_rotation_reaches_the_cached_class(
     user, make_client, monkeypatch
 ):

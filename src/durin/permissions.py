@@ -5,12 +5,15 @@ A request not authenticated with a durin token is refused by both.
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import OR, BasePermission, BasePermissionMetaclass, OperandHolder
 from rest_framework.request import Request
 
 from .models import AuthToken
@@ -69,14 +72,43 @@ class ReauthenticationRequired(exceptions.APIException):
         )
 
 
-class RecentlyAuthenticated(BasePermission):
-    """The token's user proved their password (login or ``reauthenticate/``) at most
-    ``reauthentication_max_age`` seconds ago (the view's attribute, else the setting
-    ``REAUTHENTICATION_MAX_AGE``). A token issued without a password (an API key, the
-    admin, ``AuthToken.objects.create``) has no such time, so it passes only once its user
-    has confirmed the password at ``reauthenticate/``, which refuses API keys.
+class _AskedLastInOr(BasePermissionMetaclass):
+    """``RecentlyAuthenticated | IsAdminUser`` asks ``IsAdminUser`` first: the 401 that
+    ``RecentlyAuthenticated`` raises must not keep the other side from letting a request
+    through (``OR`` is the same whichever side is asked first)."""
 
-    Refused with 401 and a challenge telling the client to reauthenticate; a request not
+    def __or__(cls, other: Any) -> OperandHolder:
+        return OperandHolder(OR, other, cls)
+
+
+def max_age_seconds(value: Any) -> int:
+    """A view's ``reauthentication_max_age`` (seconds or a ``timedelta``) as the whole
+    seconds RFC 9470's ``max_age`` carries; ``ImproperlyConfigured`` for anything else."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ImproperlyConfigured(
+            f"reauthentication_max_age is {value!r}; it must be a number of seconds (>= 0) "
+            "or a timedelta."
+        )
+    return math.ceil(value)
+
+
+class RecentlyAuthenticated(BasePermission, metaclass=_AskedLastInOr):
+    """The token's user proved their password (login or ``reauthenticate/``) at most
+    ``reauthentication_max_age`` seconds ago (the view's attribute, seconds or a
+    ``timedelta``, else the setting ``REAUTHENTICATION_MAX_AGE``). A token issued without a
+    password (an API key, the admin, ``AuthToken.objects.create``) has no such time, so it
+    passes only once its user has confirmed the password at ``reauthenticate/``, which
+    refuses API keys.
+
+    Refused with 401 and a challenge telling the client to reauthenticate (raised, so that
+    DRF answers 401 rather than 403; in ``A | B`` it is asked last); a request not
     authenticated with a durin token is refused as by any permission.
     """
 
@@ -87,6 +119,7 @@ class RecentlyAuthenticated(BasePermission):
         max_age = getattr(view, "reauthentication_max_age", None)
         if max_age is None:
             max_age = durin_settings.REAUTHENTICATION_MAX_AGE
+        max_age = max_age_seconds(max_age)
         authenticated_at = token.authenticated_at
         # In seconds: a timedelta of a huge max_age would overflow.
         if (

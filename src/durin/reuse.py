@@ -41,3 +41,5 @@ def revoke_pending(**kwargs: Any) -> None:
     if sessions:
         _pending.sessions = None
         services.revoke_tokens(AuthToken.objects.filter(pk__in=sessions), REASON)
+        # Django closed the request's connections before this receiver: this one too.
+        connections[router.db_for_write(AuthToken)].close_if_unusable_or_obsolete()

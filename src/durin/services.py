@@ -12,6 +12,7 @@ concurrent requests committed since.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -186,23 +187,49 @@ def _retryable(exc: OperationalError) -> bool:
     return state in {"40001", "40P01"} or (bool(exc.args) and exc.args[0] == 1213)
 
 
+#: durin's signals held back by the outermost ``atomic_retrying`` of this thread.
+_outbox = threading.local()
+
+
 def atomic_retrying(work: Callable[[], T], using: str) -> T:
     """``work()`` in a transaction, run again after a serialization failure or deadlock.
 
     PostgreSQL's REPEATABLE READ refuses to lock a user row that a concurrent login
     changed since the snapshot, where a snapshot would have overshot a limit. Only
     the outermost transaction can start again: inside the caller's, it propagates.
+    The outermost one also holds back durin's signals (``send``) until it has committed,
+    so that an attempt rolled back and run again says nothing of what it did.
     """
     outermost = not transaction.get_connection(using).in_atomic_block
+    enclosing = getattr(_outbox, "signals", None)  # another database's, if any
     attempt = 1
     while True:
+        held: list[tuple[Any, dict[str, Any]]] = []
+        if outermost:
+            _outbox.signals = held
         try:
             with transaction.atomic(using=using):
-                return work()
+                result = work()
         except OperationalError as exc:
             if not (outermost and attempt < ATTEMPTS and _retryable(exc)):
                 raise
             attempt += 1
+            continue
+        finally:
+            if outermost:
+                _outbox.signals = enclosing
+        for signal, kwargs in held:
+            send(signal, **kwargs)
+        return result
+
+
+def send(signal: Any, **kwargs: Any) -> None:
+    """Send one of durin's signals, once the outermost ``atomic_retrying`` has committed."""
+    held = getattr(_outbox, "signals", None)
+    if held is None:
+        signal.send(**kwargs)
+    else:
+        held.append((signal, kwargs))
 
 
 def issue_token(
@@ -251,8 +278,8 @@ def issue_token(
         router.db_for_write(AuthToken),
     )
     token.token = plaintext
-    token_issued.send(
-        sender=AuthToken, request=request, token_id=token.pk, user=user, client=client
+    send(
+        token_issued, sender=AuthToken, request=request, token_id=token.pk, user=user, client=client
     )
     return token
 
@@ -309,7 +336,8 @@ def renew_token(
 
 
 def _send_renewed(token: AuthToken, request: HttpRequest | None) -> None:
-    token_renewed.send(
+    send(
+        token_renewed,
         sender=AuthToken,
         request=request,
         new_expiry=token.expiry,
@@ -386,10 +414,21 @@ def reauthenticate(token: AuthToken, now: datetime | None = None) -> datetime:
     """Record that ``token``'s user just proved their password; returns the new
     ``authenticated_at``. ``AuthToken.DoesNotExist`` if the session was revoked meanwhile."""
     now = now or timezone.now()
-    if not AuthToken.objects.filter(pk=token.pk).update(authenticated_at=now):
-        raise AuthToken.DoesNotExist("The token was revoked.")
+    db = router.db_for_write(AuthToken)
+
+    def record() -> None:
+        rows = AuthToken.objects.using(db).filter(pk=token.pk)
+        # The session's digest now: a rotation may have replaced the one presented.
+        current = rows.select_for_update().values_list("digest", flat=True).first()
+        if current is None:
+            raise AuthToken.DoesNotExist("The token was revoked.")
+        rows.update(authenticated_at=now)
+        # Cached entries carry the old authenticated_at.
+        stale = {current, token.digest}
+        transaction.on_commit(lambda: cache.invalidate(stale), using=db)
+
+    atomic_retrying(record, db)
     token.authenticated_at = now
-    _invalidate_on_commit(token)  # cached entries carry the old authenticated_at
     return now
 
 
@@ -470,7 +509,8 @@ def revoke_tokens(
         return 0
     clients = Client.objects.using(db).in_bulk({client_id for _, _, client_id in revoked})
     for token_id, user_id, client_id in revoked:
-        token_revoked.send(
+        send(
+            token_revoked,
             sender=AuthToken,
             request=request,
             token_id=token_id,

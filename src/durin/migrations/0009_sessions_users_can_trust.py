@@ -25,7 +25,11 @@ class Migration(migrations.Migration):
             name="rotate_on_refresh",
             field=models.BooleanField(
                 default=False,
-                help_text="Refresh issues a new token for the same session; a replaced token presented after ROTATION_GRACE_PERIOD revokes the whole session (reuse detection).",
+                help_text=(
+                    "Refresh issues a new token for the same session; a replaced token "
+                    "presented after ROTATION_GRACE_PERIOD revokes the whole session (reuse "
+                    "detection)."
+                ),
             ),
         ),
         migrations.CreateModel(
