@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client as BrowserClient
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import translation
 
 from durin import crypto
 from durin.models import AuthToken
@@ -345,10 +346,12 @@ def test_the_issued_page_keeps_the_lists_filters(browser, user, web):
     assert f'href="{reverse(LIST_URL)}?expired=no"' in html
 
 
-def test_the_issued_page_has_no_double_period(browser, user, web, settings):
+def test_the_issued_page_has_no_double_period(browser, user, web):
     """Not "expires on Nov. 29, 2026, 8:20 p.m.." (the date's own period, then a full stop)."""
-    settings.USE_I18N = False
-    html = browser.post(reverse(ADD_URL), {"user": user.pk, "client": web.pk}).content.decode()
+    # English dates, by the language rather than USE_I18N = False: Django serves the
+    # translation functions it first looked up under that setting for the rest of the run.
+    with translation.override("en"):
+        html = browser.post(reverse(ADD_URL), {"user": user.pk, "client": web.pk}).content.decode()
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert ".." not in text.replace("...", "")
     assert re.search(r"It expires on .+ \(in 1 day\)\.", text)
