@@ -27,3 +27,16 @@ MAX_REQUEST_BODY: Final = 64 * 1024
 
 #: Longest password ``reauthenticate/`` hashes; a longer one is a field error, never hashed.
 MAX_PASSWORD_LENGTH: Final = 4096
+
+#: The scope a key must name explicitly to use ``introspect/`` (always a valid scope name).
+INTROSPECT_SCOPE: Final = "durin:introspect"
+
+#: Longest name a user may give an API key.
+KEY_NAME_MAX_LENGTH: Final = 100
+
+#: Longest token hint: a prefix (at most ``MAX_TOKEN_LENGTH`` is too long to show; a
+#: prefix is a few characters), an ellipsis and four characters.
+HINT_MAX_LENGTH: Final = 40
+
+#: Tokens one ``revoke/`` request may name.
+MAX_REVOKE_TOKENS: Final = 100

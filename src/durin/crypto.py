@@ -13,7 +13,7 @@ import secrets
 import string
 import zlib
 
-from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
+from .constants import CHECKSUM_LENGTH, HINT_MAX_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 
 BASE62 = string.digits + string.ascii_letters
 TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
@@ -79,3 +79,9 @@ def is_legacy_token(token: str) -> bool:
 def digest(token: str) -> str:
     """The unkeyed SHA-256 of ``token``: what the database stores and the cache is keyed by."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def hint(token: str, prefix: str) -> str:
+    """``prefix…abcd``: the token's prefix and its last four characters, which are checksum
+    characters (a function of the rest, so they reveal nothing of the secret part)."""
+    return f"{prefix[: HINT_MAX_LENGTH - 5]}\u2026{token[-4:]}"

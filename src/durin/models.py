@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .constants import DIGEST_LENGTH, USER_AGENT_MAX_LENGTH
+from .constants import DIGEST_LENGTH, HINT_MAX_LENGTH, KEY_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 from .settings import durin_settings
 from .text import time_left
 from .validators import (
@@ -160,6 +160,13 @@ class AuthToken(models.Model):
     #: When the user last proved their password for this session (login or reauthentication);
     #: ``None`` for a token issued without one (an API key, the admin, ``objects.create``).
     authenticated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: What the token may do: names from the ``SCOPES`` setting; ``None``: unrestricted.
+    scopes = models.JSONField(null=True, blank=True, editable=False)
+    #: A name its user gave it (API keys); blank for a login's token.
+    name = models.CharField(max_length=KEY_NAME_MAX_LENGTH, blank=True, default="")
+    #: Tells tokens apart without revealing them: the prefix, an ellipsis, the last four
+    #: characters (checksum characters, which say nothing of the secret part).
+    hint = models.CharField(max_length=HINT_MAX_LENGTH, blank=True, default="", editable=False)
 
     objects = AuthTokenManager()
 

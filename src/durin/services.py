@@ -25,11 +25,11 @@ from django.utils import timezone
 
 from . import cache, crypto, reporting
 from .client_ip import client_ip
-from .constants import USER_AGENT_MAX_LENGTH
+from .constants import INTROSPECT_SCOPE, KEY_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH
 from .models import AuthToken, AuthTokenQuerySet, Client, SupersededToken
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
-from .text import printable
+from .text import printable, storable
 from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL, bounded_duration
 
 if TYPE_CHECKING:
@@ -129,14 +129,52 @@ def locked_live_tokens(user: Any, client: Client, now: datetime) -> list[int]:
     )
 
 
-def _make_room(user: Any, client: Client, now: datetime, request: HttpRequest | None) -> None:
-    """Revoke the oldest live tokens so that one more fits under ``token_cap(client)``."""
+def _make_room(
+    user: Any, client: Client, now: datetime, request: HttpRequest | None, refuse: bool = False
+) -> None:
+    """Revoke the oldest live tokens so that one more fits under ``token_cap(client)``;
+    ``SessionLimitReached`` instead if the client (or ``refuse``) says so."""
     excess = locked_live_tokens(user, client, now)[token_cap(client) - 1 :]
     if not excess:
         return
-    if refuses_at_limit(client):
+    if refuse or refuses_at_limit(client):
         raise SessionLimitReached(client.name)
     revoke_tokens(AuthToken.objects.filter(pk__in=excess), "session_limit", request=request)
+
+
+def known_scopes() -> set[str]:
+    """The scope names a token may carry: the ``SCOPES`` setting's, and ``durin:introspect``."""
+    return {*durin_settings.SCOPES, INTROSPECT_SCOPE}
+
+
+def checked_scopes(scopes: Any) -> list[str] | None:
+    """``scopes`` as stored: ``None`` (unrestricted) or a list of distinct known names.
+
+    ``ValueError`` for anything else (not a list of strings, a duplicate, an unknown name),
+    with a message fit for an API answer.
+    """
+    if scopes is None:
+        return None
+    if not isinstance(scopes, (list, tuple)) or not all(isinstance(s, str) for s in scopes):
+        raise ValueError("Scopes must be a list of scope names.")
+    if len(set(scopes)) != len(scopes):
+        raise ValueError("Each scope may be named once.")
+    unknown = [scope for scope in scopes if scope not in known_scopes()]
+    if unknown:
+        shown = ", ".join(repr(scope[:50]) for scope in unknown[:5])
+        raise ValueError(f"Unknown scope(s): {shown}.")
+    return list(scopes)
+
+
+def checked_key_name(name: Any) -> str:
+    """A key's name: a string of at most ``KEY_NAME_MAX_LENGTH`` printable characters."""
+    if not isinstance(name, str):
+        raise ValueError("A name must be a string.")
+    if len(name) > KEY_NAME_MAX_LENGTH:
+        raise ValueError(f"A name may have at most {KEY_NAME_MAX_LENGTH} characters.")
+    if not storable(name) or not name.isprintable():
+        raise ValueError("A name may not contain control characters.")
+    return name
 
 
 def _checked_ttl(delta_ttl: timedelta) -> timedelta:
@@ -241,8 +279,17 @@ def issue_token(
     now: datetime | None = None,
     verify_user: bool = False,
     exclusive: bool = False,
+    scopes: Any = None,
+    name: str = "",
+    refuse_at_limit: bool = False,
 ) -> AuthToken:
     """Issue a token; the returned instance carries the plaintext in ``.token``, this once.
+
+    With ``refuse_at_limit`` (named API keys), a user at the client's session limit gets
+    ``SessionLimitReached`` whatever the client's ``session_limit_action``.
+
+    ``scopes`` (names from the ``SCOPES`` setting; ``None``: unrestricted) and ``name`` are
+    checked first: ``ValueError`` for anything else (``checked_scopes``).
 
     With ``verify_user`` (a login), the user's stored password and active flag must
     still be those of ``user``: a password change racing the login wins. With
@@ -255,6 +302,8 @@ def issue_token(
     concurrent login committed first) is retried; inside the caller's transaction it
     propagates, since only the caller can start again.
     """
+    scopes = checked_scopes(scopes)
+    name = checked_key_name(name)
     if delta_ttl is not None:
         _checked_ttl(delta_ttl)
     else:
@@ -274,6 +323,9 @@ def issue_token(
             now or timezone.now(),
             verify_user=verify_user,
             exclusive=exclusive,
+            scopes=scopes,
+            name=name,
+            refuse_at_limit=refuse_at_limit,
         ),
         router.db_for_write(AuthToken),
     )
@@ -294,13 +346,16 @@ def _insert_token(
     *,
     verify_user: bool,
     exclusive: bool,
+    scopes: list[str] | None = None,
+    name: str = "",
+    refuse_at_limit: bool = False,
 ) -> AuthToken:
     stored = lock_user(user)
     if verify_user:
         _check_credentials_unchanged(user, stored)
     if exclusive and locked_live_tokens(user, client, now):
         raise AlreadyIssued(client.name)
-    _make_room(user, client, now, request)
+    _make_room(user, client, now, request, refuse=refuse_at_limit)
     token = AuthToken(
         digest=crypto.digest(plaintext),
         user=user,
@@ -310,6 +365,9 @@ def _insert_token(
         last_used=now,
         # Only a login has just checked the password: it alone starts a recent authentication.
         authenticated_at=now if verify_user else None,
+        scopes=scopes,
+        name=name,
+        hint=crypto.hint(plaintext, durin_settings.TOKEN_PREFIX),
         **_request_metadata(request),
     )
     token.save(force_insert=True)
@@ -365,6 +423,7 @@ def rotate_token(
         durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX
     )
     new_digest = crypto.digest(plaintext)
+    new_hint = crypto.hint(plaintext, durin_settings.TOKEN_PREFIX)
     if request is not None:
         reporting.hide(request, plaintext)
     db = router.db_for_write(AuthToken)
@@ -383,13 +442,14 @@ def rotate_token(
         oldest_kept = history.order_by("-pk").values_list("pk", flat=True)[cap - 1 : cap]
         if oldest_kept:
             history.filter(pk__lt=oldest_kept[0]).delete()
-        rows.update(digest=new_digest, expiry=new_expiry, last_used=now)
+        rows.update(digest=new_digest, expiry=new_expiry, last_used=now, hint=new_hint)
         # Every process must stop serving the replaced token from the cache.
         transaction.on_commit(lambda: cache.invalidate([replaced]), using=db)
         return replaced
 
     atomic_retrying(rotate, db)
     token.digest, token.expiry, token.last_used = new_digest, new_expiry, now
+    token.hint = new_hint
     token.token = plaintext
     _send_renewed(token, request)
     return token

@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     # §9: sessions users can trust.
     "ROTATION_GRACE_PERIOD": timedelta(seconds=30),
     "REAUTHENTICATION_MAX_AGE": 300,
+    # §10: API keys and other services.
+    "SCOPES": {},
+    "REVOKE_THROTTLE_RATE": "60/m",
 }
 
 IMPORT_STRINGS = frozenset({"USER_SERIALIZER"})
