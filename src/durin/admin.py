@@ -25,11 +25,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import reporting, services
+from .constants import INTROSPECT_SCOPE
 from .models import AuthToken, Client
+from .settings import durin_settings
 from .signals import token_revoked
 
 ONLY_SUPERUSERS = _("Only a superuser can issue a token for another user.")
 NO_SUCH_USERNAME = _("No user with that username.")
+INTROSPECT_DESCRIPTION = _("ask whether other tokens are active (introspect/)")
 
 
 class _SafeChoiceField(forms.ModelChoiceField):
@@ -60,8 +63,39 @@ class _SafeAutocompleteSelect(AutocompleteSelect):
             return super().optgroups(name, [], attr)
 
 
+def _scope_choices() -> list[tuple[str, str]]:
+    """The scopes a token may carry, read when the form is shown or checked (settings may
+    change under ``override_settings``)."""
+    descriptions = {**durin_settings.SCOPES, INTROSPECT_SCOPE: INTROSPECT_DESCRIPTION}
+    return [
+        (name, f"{name}: {descriptions[name]}" if descriptions.get(name) else name)
+        for name in sorted(services.known_scopes())
+    ]
+
+
 class _IssueForm(forms.ModelForm):
-    """Refuses, on the form, a client that cannot issue tokens (``token_ttl`` of zero)."""
+    """Refuses, on the form, a client that cannot issue tokens (``token_ttl`` of zero), and
+    scopes the project does not declare."""
+
+    # Not the model field (it is not editable): the names come from the SCOPES setting.
+    scopes = forms.MultipleChoiceField(
+        choices=_scope_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Tick none for an unrestricted token (as a login's); otherwise the token may do "
+            "only what these scopes allow."
+        ),
+    )
+
+    def clean_scopes(self) -> list[str] | None:
+        chosen = list(dict.fromkeys(self.cleaned_data.get("scopes") or ()))
+        if not chosen:
+            return None
+        try:
+            return services.checked_scopes(chosen)
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_scopes") from None
 
     def clean_client(self) -> Client:
         client = self.cleaned_data["client"]
@@ -70,6 +104,15 @@ class _IssueForm(forms.ModelForm):
         except services.UnusableClient as exc:
             raise ValidationError(str(exc), code="unusable_client") from None
         return client
+
+
+def scope_text(scopes: Any) -> str:
+    """How the admin shows a token's scopes."""
+    if scopes is None:
+        return str(_("unrestricted"))
+    if not scopes:
+        return str(_("none (it passes no scope check)"))
+    return ", ".join(map(str, scopes))
 
 
 def _is_superuser(user: Any) -> bool:
@@ -140,6 +183,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
         "expired",
         "last_used",
         "authenticated_at",
+        "scope_list",
         "ip_address",
     )
     list_filter = (ExpiredFilter, "client")
@@ -147,6 +191,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
     # Never the digest; a rotated session's earlier digests (SupersededToken) are not
     # registered at all: nothing in them is for reading, and deleting the token takes them.
     readonly_fields = (
+        "scope_list",
         "created",
         "expiry",
         "last_used",
@@ -154,11 +199,20 @@ class AuthTokenAdmin(admin.ModelAdmin):
         "ip_address",
         "user_agent",
     )
-    add_fields = ("user", "client")
+    add_fields = ("user", "client", "scopes")
 
     @admin.display(boolean=True, description=_("expired"), ordering="expiry")
     def expired(self, obj: AuthToken) -> bool:
         return obj.has_expired
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: AuthToken) -> str:
+        return scope_text(obj.scopes)
+
+    def get_exclude(self, request: HttpRequest, obj: AuthToken | None = None) -> Any:
+        # The form's own ``scopes`` field stands for the model's, which is not editable
+        # (a ModelForm refuses to list it).
+        return ("scopes",)
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         """The user's ``USERNAME_FIELD`` (the list shows it anyway) and, when the user model has
@@ -237,7 +291,9 @@ class AuthTokenAdmin(admin.ModelAdmin):
         }
         with _session_limit_revocations() as revoked:
             # No request: the admin's address and browser are not the user's session metadata.
-            issued = services.issue_token(obj.user, obj.client)
+            issued = services.issue_token(
+                obj.user, obj.client, scopes=form.cleaned_data.get("scopes")
+            )
         # A session issued since the list was read is known by its id alone.
         obj._revoked_sessions = [  # type: ignore[attr-defined]
             sessions.get(pk) or AuthToken(pk=pk) for pk in revoked
@@ -265,6 +321,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "token": obj,
             "plaintext": obj._issued_plaintext,  # type: ignore[attr-defined]
+            "scopes": scope_text(obj.scopes),
             "revoked_sessions": obj._revoked_sessions,  # type: ignore[attr-defined]
             "title": _("Token issued"),
             "add_another": "_addanother" in request.POST,

@@ -35,6 +35,11 @@ class DurinConfig(AppConfig):
             dispatch_uid="durin.invalidate_deleted_token",
         )
         post_save.connect(
+            receivers.invalidate_saved_token,
+            sender=AuthToken,
+            dispatch_uid="durin.invalidate_saved_token",
+        )
+        post_save.connect(
             receivers.invalidate_client_tokens,
             sender=Client,
             dispatch_uid="durin.invalidate_client_tokens",

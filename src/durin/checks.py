@@ -9,6 +9,7 @@ E006  CachedTokenAuthentication on a cache that swallows its own errors (revocat
 E007  LOGIN_THROTTLE_CACHE names a cache that cannot keep shared, atomic counts.
 E008  CachedTokenAuthentication on a Redis cache whose reads may come from a replica.
 E009  USER_SERIALIZER does not import, or does not name a serializer class.
+E010  A SCOPES name is not an RFC 6749 scope-token (it would break the 403 challenge).
 W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
 W003  CachedTokenAuthentication on a cache that other processes cannot see (deploy only).
@@ -16,6 +17,7 @@ W004  REST_DURIN has a key durin does not know (a typo?).
 W005  Both TokenAuthentication and CachedTokenAuthentication are default classes.
 W006  A client's token_ttl or max_token_lifetime is under a second (database check).
 W007  REFRESH_TOKEN_ON_LOGIN is True: it has nothing to renew in durin 2.
+W008  SCOPES names a scope in durin's own namespace (``durin:``, e.g. durin:introspect).
 
 Only checks about production deployment are tagged ``deploy`` (``check --deploy``); an
 error that makes a promise false in any environment is never among them.
@@ -34,9 +36,9 @@ from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
 from . import crypto
-from .constants import CHECKSUM_LENGTH, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
+from .constants import CHECKSUM_LENGTH, INTROSPECT_SCOPE, MAX_TOKEN_LENGTH, MIN_RANDOM_CHARACTERS
 from .settings import DEFAULTS, durin_settings
-from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL
+from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL, is_scope_token
 
 AUTH_CLASSES = ("durin.auth.TokenAuthentication", "durin.auth.CachedTokenAuthentication")
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
@@ -121,6 +123,10 @@ EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
         f"a number of seconds from 0 to {int(MAX_TOKEN_TTL.total_seconds())}",
         lambda v: _int(0)(v) and v <= MAX_TOKEN_TTL.total_seconds(),
     ),
+    "SCOPES": (
+        "a dict of scope names to descriptions (strings)",
+        lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in (*v, *v.values())),
+    ),
 }
 
 
@@ -162,6 +168,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages += _check_auth_classes()
     if "USER_SERIALIZER" not in wrong:
         messages += _check_user_serializer()
+    if "SCOPES" not in wrong:
+        messages += _check_scopes()
     if user_settings.get("REFRESH_TOKEN_ON_LOGIN") is True:
         messages.append(
             Warning(
@@ -200,6 +208,37 @@ def _check_token_format() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+#: Scope names durin keeps for itself.
+DURIN_SCOPE_PREFIX = INTROSPECT_SCOPE.split(":")[0] + ":"
+
+
+def _check_scopes() -> list[CheckMessage]:
+    """``durin.E010`` / ``W008``: every name must fit the challenge's ``scope="..."``."""
+    messages: list[CheckMessage] = []
+    for name in _user_settings().get("SCOPES") or {}:
+        if not is_scope_token(name):
+            messages.append(
+                Error(
+                    f"REST_DURIN['SCOPES'] names {name!r}, which is not a scope name: tokens "
+                    "could not carry it, nor a 403 challenge name it.",
+                    hint="Use printable ASCII without spaces, double quotes or backslashes "
+                    "(RFC 6749's scope-token), such as 'orders:read'.",
+                    id="durin.E010",
+                )
+            )
+        elif name.startswith(DURIN_SCOPE_PREFIX):
+            messages.append(
+                Warning(
+                    f"REST_DURIN['SCOPES'] names {name!r}: scopes starting with "
+                    f"{DURIN_SCOPE_PREFIX!r} are durin's own ({INTROSPECT_SCOPE!r} is always "
+                    "valid, with its meaning).",
+                    hint="Remove it, or rename your scope.",
+                    id="durin.W008",
+                )
+            )
+    return messages
 
 
 def _check_user_serializer() -> list[CheckMessage]:

@@ -1,6 +1,8 @@
-"""Permissions by client. Subclass and fill in the names of the clients concerned.
+"""Permissions by client, by recent authentication and by scope.
 
-A request not authenticated with a durin token is refused by both.
+A request not authenticated with a durin token is refused by each of them.
+``RecentlyAuthenticated`` and ``TokenHasScope`` raise their refusal (a challenge DRF would
+not send for a ``False``); in ``A | B`` the other side is still asked.
 """
 
 from __future__ import annotations
@@ -13,10 +15,19 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
-from rest_framework.permissions import OR, BasePermission, BasePermissionMetaclass, OperandHolder
+from rest_framework.permissions import (
+    AND,
+    NOT,
+    OR,
+    BasePermission,
+    BasePermissionMetaclass,
+    OperandHolder,
+    SingleOperandHolder,
+)
 from rest_framework.request import Request
 
 from .models import AuthToken
+from .services import known_scopes
 from .settings import durin_settings
 
 
@@ -72,13 +83,110 @@ class ReauthenticationRequired(exceptions.APIException):
         )
 
 
-class _AskedLastInOr(BasePermissionMetaclass):
+class InsufficientScope(exceptions.PermissionDenied):
+    """403 with RFC 6750's ``insufficient_scope`` challenge naming the scopes the view needs."""
+
+    default_detail = _("This token's scopes do not allow this request.")
+    default_code = "insufficient_scope"
+
+    def __init__(self, required: list[str]) -> None:
+        super().__init__()
+        self.required = required
+        # Read by DRF's exception handler; the names are RFC 6749 scope-tokens (ASCII, no
+        # quote, no backslash), checked before they get here.
+        self.auth_header = (
+            f'{durin_settings.AUTH_HEADER_PREFIX} error="insufficient_scope", '
+            f'scope="{" ".join(required)}"'
+        )
+
+
+#: Refusals durin's permissions raise instead of answering ``False``.
+REFUSALS = (ReauthenticationRequired, InsufficientScope)
+
+
+class _OrAskingBoth(OR):
+    """DRF's ``OR``, except that a side raising one of durin's refusals counts as a
+    ``False``: the other side is still asked. If neither lets the request through, the first
+    refusal raised is (its challenge tells the client what would)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return self._either(lambda op: op.has_permission(request, view))
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return self._either(
+            lambda op: op.has_permission(request, view)
+            and op.has_object_permission(request, view, obj)
+        )
+
+    def _either(self, allows: Any) -> bool:
+        refusal = None
+        for op in (self.op1, self.op2):
+            try:
+                if allows(op):
+                    return True
+            except REFUSALS as exc:
+                refusal = refusal or exc
+        if refusal is not None:
+            raise refusal
+        return False
+
+
+class _NotCatching(NOT):
+    """``~TokenHasScope``: a refusal is a ``False``, so its negation lets the request in."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        try:
+            return not self.op1.has_permission(request, view)
+        except REFUSALS:
+            return True
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        try:
+            return not self.op1.has_object_permission(request, view, obj)
+        except REFUSALS:
+            return True
+
+
+class _RefusalAwareOperands:
+    """``|``, ``&`` and ``~`` that keep durin's refusals working in ``OR`` and ``NOT``, also
+    in a longer expression that starts with a durin permission (DRF's own ``X | Y`` is asked
+    left to right and stops at the first raise, so write ``TokenHasScope | X | Y``)."""
+
+    def __or__(self, other: Any) -> OperandHolder:
+        return _Holder(_OrAskingBoth, self, other)
+
+    def __ror__(self, other: Any) -> OperandHolder:
+        return _Holder(_OrAskingBoth, other, self)
+
+    def __and__(self, other: Any) -> OperandHolder:
+        return _Holder(AND, self, other)
+
+    def __rand__(self, other: Any) -> OperandHolder:
+        return _Holder(AND, other, self)
+
+    def __invert__(self) -> SingleOperandHolder:
+        return _SingleHolder(_NotCatching, self)
+
+
+class _Holder(_RefusalAwareOperands, OperandHolder):
+    pass
+
+
+class _SingleHolder(_RefusalAwareOperands, SingleOperandHolder):
+    pass
+
+
+class _RefusingPermission(_RefusalAwareOperands, BasePermissionMetaclass):
+    """The metaclass of durin's raising permissions."""
+
+
+class _AskedLastInOr(_RefusingPermission):
     """``RecentlyAuthenticated | IsAdminUser`` asks ``IsAdminUser`` first: the 401 that
     ``RecentlyAuthenticated`` raises must not keep the other side from letting a request
     through (``OR`` is the same whichever side is asked first)."""
 
     def __or__(cls, other: Any) -> OperandHolder:
-        return OperandHolder(OR, other, cls)
+        return _Holder(_OrAskingBoth, other, cls)
 
 
 def max_age_seconds(value: Any) -> int:
@@ -128,3 +236,53 @@ class RecentlyAuthenticated(BasePermission, metaclass=_AskedLastInOr):
         ):
             raise ReauthenticationRequired(max_age)
         return True
+
+
+class TokenHasScope(BasePermission, metaclass=_RefusingPermission):
+    """The token may do everything the view's ``required_scopes`` name (all of them).
+
+    An unrestricted token (``scopes`` null: every login token) passes; a token lacking one
+    is refused with 403 and RFC 6750's ``insufficient_scope`` challenge, raised so that the
+    header is sent. For "any of", give subclasses their own ``required_scopes`` and join
+    them with ``|``. A request not authenticated with a durin token is refused as by any
+    permission. ``required_scopes`` that are missing, empty or name a scope the ``SCOPES``
+    setting does not declare are an ``ImproperlyConfigured``, on the first request.
+    """
+
+    #: Set on a subclass to carry its own scopes (``ReadScope | WriteScope``); else the view's.
+    required_scopes: list[str] | tuple[str, ...] | None = None
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        required = self.get_required_scopes(view)
+        token = request.auth
+        if not isinstance(token, AuthToken):
+            return False
+        if token.scopes is None:
+            return True
+        # Anything but a list (a row written around durin) grants nothing: ``"read" in
+        # "readonly"`` must never pass.
+        granted = token.scopes if isinstance(token.scopes, list) else ()
+        if any(scope not in granted for scope in required):
+            raise InsufficientScope(required)
+        return True
+
+    def get_required_scopes(self, view: Any) -> list[str]:
+        """The scopes asked for, checked: a view that names none, or a name no token can
+        carry, is a mistake to find at once, not a view every restricted key is refused."""
+        required = self.required_scopes
+        if required is None:
+            required = getattr(view, "required_scopes", None)
+        where = type(view).__name__
+        if isinstance(required, str) or not isinstance(required, (list, tuple)) or not required:
+            raise ImproperlyConfigured(
+                f"{where} uses TokenHasScope, so it needs required_scopes: a non-empty list "
+                f"of scope names (it has {required!r})."
+            )
+        known = known_scopes()
+        wrong = [s for s in required if not isinstance(s, str) or s not in known]
+        if wrong:
+            raise ImproperlyConfigured(
+                f"{where}'s required_scopes name {wrong!r}, which REST_DURIN['SCOPES'] does "
+                "not declare (or which are no scope names: see durin.E010)."
+            )
+        return list(required)

@@ -28,6 +28,16 @@ def invalidate_deleted_token(sender: type[AuthToken], instance: AuthToken, **kwa
     transaction.on_commit(lambda: cache.invalidate([digest]), using=kwargs.get("using"))
 
 
+def invalidate_saved_token(sender: type[AuthToken], instance: AuthToken, **kwargs: Any) -> None:
+    """``post_save`` of ``AuthToken``: a row changed with ``save()`` (its scopes, in a shell
+    or an admin of the project's own) must not be served from the cache as it was. durin
+    itself only inserts with ``save()``; ``QuerySet.update`` sends no signal."""
+    if kwargs.get("created"):
+        return
+    digest = instance.digest
+    transaction.on_commit(lambda: cache.invalidate([digest]), using=kwargs.get("using"))
+
+
 def _only(update_fields: Any, *names: str) -> bool:
     return update_fields is not None and set(update_fields) <= set(names)
 

@@ -30,7 +30,7 @@ from .models import AuthToken, AuthTokenQuerySet, Client, SupersededToken
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
 from .text import printable, storable
-from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL, bounded_duration
+from .validators import MAX_TOKEN_TTL, MIN_TOKEN_TTL, bounded_duration, is_scope_token
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -143,8 +143,12 @@ def _make_room(
 
 
 def known_scopes() -> set[str]:
-    """The scope names a token may carry: the ``SCOPES`` setting's, and ``durin:introspect``."""
-    return {*durin_settings.SCOPES, INTROSPECT_SCOPE}
+    """The scope names a token may carry: the ``SCOPES`` setting's, and ``durin:introspect``.
+
+    A name that is no RFC 6749 scope-token (``durin.E010``) is left out, even with the
+    check silenced: no token carries it, so no challenge or ``scope`` string ever shows it.
+    """
+    return {name for name in durin_settings.SCOPES if is_scope_token(name)} | {INTROSPECT_SCOPE}
 
 
 def checked_scopes(scopes: Any) -> list[str] | None:

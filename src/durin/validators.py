@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -71,3 +73,13 @@ def bounded_duration(duration: timedelta | None) -> timedelta | None:
     ``update()``) must not turn every login or request into an ``OverflowError``.
     """
     return None if duration is None else max(min(duration, MAX_TOKEN_TTL), -MAX_TOKEN_TTL)
+
+
+#: RFC 6749 §3.3's scope-token: printable ASCII but space, double quote and backslash, so
+#: that a name fits a space-separated ``scope`` and a challenge's quoted ``scope="..."``.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def is_scope_token(name: Any) -> bool:
+    """Whether ``name`` may name a scope (``SCOPES`` keys are checked by durin.E010)."""
+    return isinstance(name, str) and SCOPE_TOKEN.fullmatch(name) is not None

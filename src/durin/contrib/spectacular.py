@@ -5,8 +5,8 @@ installed; defining the extension classes is what registers them. Nothing else
 in durin imports drf-spectacular, and the views carry no schema decorators: the
 view extensions below hand drf-spectacular annotated subclasses of them, which
 only schema generation ever sees. Settings are read when a schema is generated,
-so ``AUTH_HEADER_PREFIX``, ``USER_SERIALIZER`` and ``EXPIRY_DATETIME_FORMAT``
-are documented as configured.
+so ``AUTH_HEADER_PREFIX``, ``USER_SERIALIZER``, ``EXPIRY_DATETIME_FORMAT`` and
+``SCOPES`` are documented as configured.
 
 Every summary and description here is read by API consumers: it says what an
 endpoint does and answers, never how to customise durin.
@@ -35,6 +35,7 @@ from rest_framework.settings import ISO_8601
 from ..auth import TokenAuthentication
 from ..constants import MAX_PASSWORD_LENGTH
 from ..serializers import APIAccessTokenSerializer, TokenSessionsSerializer
+from ..services import known_scopes
 from ..settings import durin_settings
 
 SCHEME_NAME = "durinTokenAuth"
@@ -49,15 +50,36 @@ class DurinTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         prefix = durin_settings.AUTH_HEADER_PREFIX
+        scopes = _scopes_description(prefix)
         if prefix.lower() == "bearer":
-            return {"type": "http", "scheme": "bearer"}
+            bearer = {"type": "http", "scheme": "bearer"}
+            return {**bearer, "description": scopes.lstrip()} if scopes else bearer
         # OpenAPI's http schemes are IANA's (basic, bearer, ...): "Token" is not one of them.
         return {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": f"A token from the login endpoint: `Authorization: {prefix} <token>`.",
+            "description": f"A token from the login endpoint: `Authorization: {prefix} <token>`."
+            + scopes,
         }
+
+
+def _scopes_description(prefix: str) -> str:
+    """The project's scopes, for API consumers; empty when it declares none."""
+    declared = durin_settings.SCOPES
+    if not isinstance(declared, dict) or not declared:
+        return ""
+    lines = "\n".join(
+        f"- `{name}`: {description}" if description else f"- `{name}`"
+        for name, description in sorted(declared.items())
+        if name in known_scopes()
+    )
+    return (
+        "\n\nAn API key may be limited to some of these scopes (a token from a login has "
+        "them all). A request its key's scopes do not cover answers 403 with "
+        f'`WWW-Authenticate: {prefix} error="insufficient_scope", scope="<the scopes needed>"`.'
+        f"\n\n{lines}"
+    )
 
 
 class DurinExpiryField(serializers.CharField):
