@@ -149,6 +149,22 @@ def test_security_scheme_follows_the_auth_header_prefix(schema, settings, auth_c
     }
 
 
+@pytest.mark.parametrize("prefix", ["Token", "Bearer"])
+def test_the_security_scheme_lists_the_projects_scopes(schema, settings, prefix):
+    """Consumers learn which scopes exist, what each allows, and the 403 a missing one gets."""
+    settings.REST_DURIN = {
+        "AUTH_HEADER_PREFIX": prefix,
+        "SCOPES": {"orders:read": "Read your orders", "refunds": "Refund a payment"},
+    }
+    description = schema()["components"]["securitySchemes"]["durinTokenAuth"]["description"]
+    assert "- `orders:read`: Read your orders\n- `refunds`: Refund a payment" in description
+    assert f'{prefix} error="insufficient_scope"' in description and "403" in description
+    assert not _leaks(description)
+    settings.REST_DURIN = {"AUTH_HEADER_PREFIX": prefix}
+    scheme = schema()["components"]["securitySchemes"]["durinTokenAuth"]
+    assert "scope" not in scheme.get("description", "")
+
+
 def test_login_documents_the_user_serializer_when_set(schema, settings):
     settings.REST_DURIN = {"USER_SERIALIZER": "durin.serializers.UserSerializer"}
     s = schema()

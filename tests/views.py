@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,6 +12,7 @@ from durin.permissions import (
     AllowSpecificClients,
     DisallowSpecificClients,
     RecentlyAuthenticated,
+    TokenHasScope,
 )
 from durin.throttling import UserClientRateThrottle
 
@@ -65,6 +66,61 @@ class ShortSudoView(SudoView):
 
 
 class SessionSudoView(SudoView):
+    """Reached with a Django session login, never a durin token."""
+
+    authentication_classes = [SessionAuthentication]
+
+
+class ReadOrdersView(WhoAmIView):
+    """Needs the scope ``orders:read`` (an unrestricted token passes)."""
+
+    permission_classes = [TokenHasScope]
+    required_scopes = ["orders:read"]
+
+
+class CachedReadOrdersView(ReadOrdersView):
+    authentication_classes = [CachedTokenAuthentication]
+
+
+class EditOrdersView(ReadOrdersView):
+    """Needs both scopes."""
+
+    required_scopes = ["orders:read", "orders:write"]
+
+
+class CanReadOrders(TokenHasScope):
+    required_scopes = ["orders:read"]
+
+
+class CanRefund(TokenHasScope):
+    required_scopes = ["refunds"]
+
+
+class ReadOrRefundView(WhoAmIView):
+    """Either scope will do."""
+
+    permission_classes = [CanReadOrders | CanRefund]
+
+
+class RefundOrStaffView(WhoAmIView):
+    permission_classes = [CanRefund | IsAdminUser]
+
+
+class StaffOrRefundView(WhoAmIView):
+    permission_classes = [IsAdminUser | CanRefund]
+
+
+class RefundOrSudoView(WhoAmIView):
+    permission_classes = [CanRefund | RecentlyAuthenticated]
+
+
+class NoScopesNamedView(WhoAmIView):
+    """A mistake: ``TokenHasScope`` without ``required_scopes``."""
+
+    permission_classes = [TokenHasScope]
+
+
+class SessionReadOrdersView(ReadOrdersView):
     """Reached with a Django session login, never a durin token."""
 
     authentication_classes = [SessionAuthentication]

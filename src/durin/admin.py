@@ -89,7 +89,7 @@ class _IssueForm(forms.ModelForm):
     )
 
     def clean_scopes(self) -> list[str] | None:
-        chosen = list(dict.fromkeys(self.cleaned_data.get("scopes") or ()))
+        chosen = sorted(set(self.cleaned_data.get("scopes") or ()))
         if not chosen:
             return None
         try:

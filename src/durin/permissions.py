@@ -114,8 +114,9 @@ class _OrAskingBoth(OR):
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         return self._either(
-            lambda op: op.has_permission(request, view)
-            and op.has_object_permission(request, view, obj)
+            lambda op: (
+                op.has_permission(request, view) and op.has_object_permission(request, view, obj)
+            )
         )
 
     def _either(self, allows: Any) -> bool:
