@@ -19,7 +19,8 @@ def test_simultaneous_logins_on_a_sqlite_file(tmp_path, users, per_user):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.sqlite_file.settings",
         "DURIN_SQLITE_FILE": str(tmp_path / "db.sqlite3"),
-        "PYTHONPATH": str(ROOT),
+        # This checkout's durin first: the environment's may be installed from another one.
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     }
     run = subprocess.run(
         [sys.executable, "-m", "tests.sqlite_file.concurrent_logins", str(users), str(per_user)],
