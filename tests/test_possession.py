@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from durin import cache as token_cache
-from durin import crypto, legacy
+from durin import crypto, legacy, services
 from durin.auth import CachedTokenAuthentication, TokenAuthentication
 from durin.constants import INTROSPECT_SCOPE, MAX_REQUEST_BODY, MAX_REVOKE_TOKENS
 from durin.models import AuthToken, Client
@@ -295,6 +295,28 @@ def test_possession_of_any_token_of_a_rotated_session_revokes_the_session(api, u
     assert [call["token_id"] for call in revoked] == [session.pk]
     assert not works(api, third) and not works(api, second)
     assert not AuthToken.objects.exists()
+
+
+def test_a_rotation_racing_the_revocation_does_not_save_the_session(
+    api, user, clients, monkeypatch
+):
+    """The presented token is replaced after revoke/ looked at the rotation history and
+    before it deletes: the session goes all the same."""
+    session = AuthToken.objects.create(user, clients["app"])
+    presented = str(session)
+    rotated: list[str] = []
+    real = services.revoke_tokens
+
+    def rotate_first(tokens, reason, request=None):
+        if not rotated:
+            rotated.append(str(services.rotate_token(AuthToken.objects.get(pk=session.pk))))
+        return real(tokens, reason, request=request)
+
+    monkeypatch.setattr(services, "revoke_tokens", rotate_first)
+    with Received(token_revoked) as revoked:
+        assert revoke(api, {"token": presented}).status_code == 200
+    assert [call["token_id"] for call in revoked] == [session.pk]
+    assert not works(api, rotated[0])
 
 
 def test_a_1x_token_is_revoked_where_1x_tokens_live(api, user, clients):
