@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from durin.constants import INTROSPECT_SCOPE
 from durin.models import AuthToken, Client, LoginFailureCount
 from durin.settings import durin_settings
 
@@ -113,6 +114,11 @@ def answers_random_data_never_reaches(operation) -> None:
         send(operation.Case(body=body, media_type="application/json"), fresh_token())
     elif operation.path == "/api/auth/refresh/":  # a rotating client answers a new token
         send(operation.Case(), fresh_token("schemathesis-rotating", rotate_on_refresh=True))
+    elif operation.path == "/api/auth/introspect/":  # a caller with the scope, a real token
+        caller = fresh_token()
+        caller = AuthToken.objects.create(caller.user, caller.client, scopes=[INTROSPECT_SCOPE])
+        body = {"token": str(fresh_token())}
+        send(operation.Case(body=body, media_type="application/json"), caller)
     elif operation.path == "/api/auth/apiaccess/":
         token = fresh_token()
         keys = AuthToken.objects.filter(user=token.user, client__name=API_ACCESS_CLIENT)

@@ -11,6 +11,7 @@ TIME_ZONE = "UTC"
 ROOT_URLCONF = "tests.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
+STATIC_URL = "/static/"  # the live server's static handler needs one (test_possession.py)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -3,7 +3,7 @@
 E001  TOKEN_CHARACTER_LENGTH / TOKEN_PREFIX cannot give a well-formed token.
 E002  (retired: now W005, so that a 1.x project listing both classes can still migrate)
 E003  A REST_DURIN setting has the wrong type or value.
-E004  LOGIN_THROTTLE_RATE is not a rate DRF understands.
+E004  LOGIN_THROTTLE_RATE or REVOKE_THROTTLE_RATE is not a rate DRF understands.
 E005  TOKEN_CACHE_ALIAS names no cache in CACHES.
 E006  CachedTokenAuthentication on a cache that swallows its own errors (revocations get lost).
 E007  LOGIN_THROTTLE_CACHE names a cache that cannot keep shared, atomic counts.
@@ -106,6 +106,10 @@ EXPECTED: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "a rate such as '10/m', or None",
         lambda v: v is None or isinstance(v, str),
     ),
+    "REVOKE_THROTTLE_RATE": (
+        "a rate such as '60/m', or None",
+        lambda v: v is None or isinstance(v, str),
+    ),
     "REVOKE_TOKENS_ON_PASSWORD_CHANGE": ("True or False", _is(bool)),
     "REVOKE_TOKENS_ON_DEACTIVATION": ("True or False", _is(bool)),
     "NUM_TRUSTED_PROXIES": ("a whole number (>= 0)", _int(0)),
@@ -161,8 +165,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     if not {"TOKEN_CHARACTER_LENGTH", "TOKEN_PREFIX"} & set(wrong):
         messages += _check_token_format()
-    if "LOGIN_THROTTLE_RATE" not in wrong:
-        messages += _check_login_rate()
+    for name in ("LOGIN_THROTTLE_RATE", "REVOKE_THROTTLE_RATE"):
+        if name not in wrong:
+            messages += _check_rate(name)
     if "TOKEN_CACHE_ALIAS" not in wrong:
         messages += _check_cache()
     messages += _check_auth_classes()
@@ -266,16 +271,16 @@ def _check_user_serializer() -> list[CheckMessage]:
     ]
 
 
-def _check_login_rate() -> list[CheckMessage]:
+def _check_rate(name: str) -> list[CheckMessage]:
     from rest_framework.throttling import SimpleRateThrottle
 
-    rate = durin_settings.LOGIN_THROTTLE_RATE
+    rate = getattr(durin_settings, name)
     try:
         SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
     except (ValueError, KeyError, IndexError):
         return [
             Error(
-                f"LOGIN_THROTTLE_RATE {rate!r} is not a rate.",
+                f"{name} {rate!r} is not a rate.",
                 hint="Use 'number/period' with a period of s, m, h or d ('10/m'), or None.",
                 id="durin.E004",
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import possession, views
 
 sessions_list = views.TokenSessionsViewSet.as_view({"get": "list"})
 sessions_detail = views.TokenSessionsViewSet.as_view({"delete": "destroy"})
@@ -19,6 +19,8 @@ urlpatterns = [
     path("logoutothers/", views.LogoutOthersView.as_view(), name="durin_logoutothers"),
     path("reauthenticate/", views.ReauthenticateView.as_view(), name="durin_reauthenticate"),
     path("apiaccess/", views.APIAccessTokenView.as_view(), name="durin_apiaccess"),
+    path("revoke/", possession.RevokeView.as_view(), name="durin_revoke"),
+    path("introspect/", possession.IntrospectView.as_view(), name="durin_introspect"),
     path("sessions/", sessions_list, name="durin_tokensessions-list"),
     # Any id the view cannot find is its JSON 404, not an HTML page.
     path("sessions/<str:pk>", sessions_detail, name="durin_tokensessions-detail"),

@@ -33,7 +33,7 @@ from rest_framework import serializers
 from rest_framework.settings import ISO_8601
 
 from ..auth import TokenAuthentication
-from ..constants import MAX_PASSWORD_LENGTH
+from ..constants import INTROSPECT_SCOPE, MAX_PASSWORD_LENGTH, MAX_REVOKE_TOKENS
 from ..serializers import APIAccessTokenSerializer, TokenSessionsSerializer
 from ..services import known_scopes
 from ..settings import durin_settings
@@ -169,6 +169,56 @@ class DurinErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class DurinRevokeRequestSerializer(serializers.Serializer):
+    """`token`, `tokens`, or both: at most 100 tokens in all."""
+
+    token = serializers.CharField(required=False, allow_blank=True, help_text="A token to revoke.")
+    tokens = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        max_length=MAX_REVOKE_TOKENS,
+        help_text="Tokens to revoke (in a form, repeat the field).",
+    )
+
+
+class DurinRevokeErrorSerializer(serializers.Serializer):
+    """Why the body was refused: `detail`, or errors about `token` or `tokens`."""
+
+    detail = serializers.CharField(required=False)
+    token = serializers.ListField(child=serializers.CharField(), required=False)
+    tokens = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class DurinIntrospectionRequestSerializer(serializers.Serializer):
+    token = serializers.CharField(allow_blank=True, help_text="The token to ask about.")
+
+
+class DurinIntrospectionSerializer(serializers.Serializer):
+    """Whether the token is active; for an active token, what it is (RFC 7662)."""
+
+    active = serializers.BooleanField(help_text="Whether the token would be accepted now.")
+    scope = serializers.CharField(
+        required=False,
+        help_text="The token's scopes, separated by spaces; absent when the token is not "
+        "restricted to scopes.",
+    )
+    client_id = serializers.CharField(required=False, help_text="The name of the token's client.")
+    username = serializers.CharField(required=False, help_text="The username of its user.")
+    sub = serializers.CharField(required=False, help_text="The id of its user, as a string.")
+    token_type = serializers.CharField(
+        required=False, help_text="The word that comes before the token in `Authorization`."
+    )
+    exp = serializers.IntegerField(required=False, help_text="When it expires (Unix seconds).")
+    iat = serializers.IntegerField(required=False, help_text="When it was issued (Unix seconds).")
+
+
+class DurinIntrospectionErrorSerializer(serializers.Serializer):
+    """Why the body was refused: `detail`, or an error about `token`."""
+
+    detail = serializers.CharField(required=False)
+    token = serializers.ListField(child=serializers.CharField(), required=False)
+
+
 class DurinLoginErrorSerializer(serializers.Serializer):
     """Why a login was refused: `detail`, or errors about the credentials given."""
 
@@ -200,6 +250,21 @@ def _error(description: str) -> OpenApiResponse:
 
 
 UNAUTHENTICATED = _error("No valid token; `WWW-Authenticate` says why.")
+UNREADABLE = _error("A content type or charset the API does not read.")
+
+
+def _bodies(serializer: type) -> dict[str, type]:
+    """The same body as JSON or as a form."""
+    return {
+        media_type: serializer
+        for media_type in (
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
+    }
+
+
 TOO_LARGE = _error("The body is over 64 KiB.")
 THROTTLED = _error("Too many requests; `Retry-After` says how many seconds to wait.")
 
@@ -452,4 +517,65 @@ class APIAccessTokenViewSchema(_TokenViewSchema):
                 404: _error(_missing),
             },
         ),
+    }
+
+
+class RevokeViewSchema(_DurinViewSchema):
+    target_class = "durin.possession.RevokeView"
+    methods = {
+        "post": dict(
+            summary="Revoke tokens you hold",
+            description="Revokes the tokens sent, with no other credential: whoever holds a "
+            "token (one found leaked in a repository or a log, say) may end it, and it stops "
+            "working at once. Send `token`, or a list `tokens` of at most 100. The answer is "
+            "always the same empty object, whether the tokens were valid, unknown, expired or "
+            "malformed, so it tells nothing about them. A token a rotation replaced ends the "
+            "session it belonged to. Requests are limited per client address (429).",
+            request=_bodies(DurinRevokeRequestSerializer),
+            responses={
+                200: OpenApiResponse(
+                    {"type": "object", "properties": {}, "additionalProperties": False},
+                    description="Done: every live token among those sent is revoked.",
+                ),
+                400: OpenApiResponse(
+                    DurinRevokeErrorSerializer,
+                    description="No token sent, a token that is not a string, or more than "
+                    "100; nothing was revoked.",
+                ),
+                415: UNREADABLE,
+                429: _error(
+                    "Too many requests from this address; `Retry-After` says how many seconds "
+                    "to wait."
+                ),
+            },
+        )
+    }
+
+
+class IntrospectViewSchema(_TokenViewSchema):
+    target_class = "durin.possession.IntrospectView"
+    methods = {
+        "post": dict(
+            summary="Ask about a token",
+            description="For services that accept this API's tokens: tells whether a token is "
+            "active and, if it is, whose it is, for which client, with which scopes, and "
+            "until when (RFC 7662). Any other token (unknown, expired, revoked, malformed, "
+            'its user deactivated) answers exactly `{"active": false}`. A revocation shows '
+            "in the very next answer. Asking counts as a use of the token. Needs a key whose "
+            f"scopes name `{INTROSPECT_SCOPE}`; a token without that scope gets 403.",
+            request=_bodies(DurinIntrospectionRequestSerializer),
+            responses={
+                200: DurinIntrospectionSerializer,
+                400: OpenApiResponse(
+                    DurinIntrospectionErrorSerializer,
+                    description="No `token` sent, or one that is not a string.",
+                ),
+                401: UNAUTHENTICATED,
+                403: _error(
+                    f"This token's scopes do not name `{INTROSPECT_SCOPE}`; "
+                    "`WWW-Authenticate` names the scope needed."
+                ),
+                415: UNREADABLE,
+            },
+        )
     }
