@@ -125,7 +125,7 @@ class KeyRollSerializer(serializers.Serializer):
     grace = WholeSecondsField(required=False, default=0, max_value=MAX_ROLL_GRACE_SECONDS)
 
 
-class KeySerializer(serializers.ModelSerializer):
+class APIKeySerializer(serializers.ModelSerializer):
     """One of your API keys; ``token`` appears only in the response that issued it."""
 
     scopes = serializers.ListField(child=serializers.CharField(), allow_null=True, read_only=True)
@@ -190,7 +190,7 @@ class _KeysView(OwnTransactions, TokenRequiredView):
         return int(pk)
 
     def issued(self, token: AuthToken) -> Response:
-        data = KeySerializer(token, context={"request": self.request}).data
+        data = APIKeySerializer(token, context={"request": self.request}).data
         return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
@@ -202,7 +202,7 @@ class KeysView(_KeysView):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         keys = self.keys().order_by("-created", "-pk")
-        return Response(KeySerializer(keys, many=True, context={"request": request}).data)
+        return Response(APIKeySerializer(keys, many=True, context={"request": request}).data)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = LoginView.read_body(request)
