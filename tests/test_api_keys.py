@@ -469,6 +469,16 @@ def test_roll_works_at_the_limit(api, session, key_client):
     assert roll(api, session, new["id"]).status_code == 201
 
 
+def test_a_grace_never_takes_a_user_past_the_absolute_bound(api, session, key_client, settings):
+    key_client.session_limit = None
+    key_client.save()
+    settings.REST_DURIN = {**settings.REST_DURIN, "MAX_TOKENS_PER_USER_CLIENT": 2}
+    first, _ = created(api, session), created(api, session)
+    assert roll(api, session, first["id"], {"grace": 60}).status_code == 403
+    assert roll(api, session, first["id"]).status_code == 201  # no grace: still two live keys
+    assert AuthToken.objects.live().filter(client=key_client).count() == 2
+
+
 def test_a_key_in_its_grace_is_not_rolled_again(api, session):
     old = created(api, session)
     assert roll(api, session, old["id"], {"grace": 3600}).status_code == 201

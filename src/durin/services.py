@@ -25,7 +25,12 @@ from django.utils import timezone
 
 from . import cache, crypto, reporting
 from .client_ip import client_ip
-from .constants import INTROSPECT_SCOPE, KEY_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH
+from .constants import (
+    INTROSPECT_SCOPE,
+    KEY_NAME_MAX_LENGTH,
+    MAX_ROLL_GRACE_SECONDS,
+    USER_AGENT_MAX_LENGTH,
+)
 from .models import AuthToken, AuthTokenQuerySet, Client, SupersededToken
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
@@ -400,6 +405,8 @@ def roll_key(
     ``user`` for ``client``; ``KeyInGrace`` if it was rolled already; ``ValueError`` if its
     scopes are no longer all known (``checked_scopes``).
     """
+    if not timedelta(0) <= grace <= timedelta(seconds=MAX_ROLL_GRACE_SECONDS):
+        raise ValueError(f"grace must be from 0 to {MAX_ROLL_GRACE_SECONDS} seconds.")
     now = now or timezone.now()
     token_lifetime(client)  # UnusableClient, before anything is locked
     plaintext = crypto.generate_token(
@@ -419,7 +426,9 @@ def roll_key(
             raise KeyInGrace(key_id)
         scopes = checked_scopes(old.scopes)
         others = [pk for pk in locked_live_tokens(user, client, now) if pk != old.pk]
-        if len(others) >= token_cap(client):
+        # A key in its grace is live too: never more than MAX_TOKENS_PER_USER_CLIENT.
+        after = len(others) + (2 if grace else 1)
+        if len(others) >= token_cap(client) or after > durin_settings.MAX_TOKENS_PER_USER_CLIENT:
             raise SessionLimitReached(client.name)
         lifetime = max(min(old.expiry - old.created, token_lifetime(client)), MIN_TOKEN_TTL)
         new = AuthToken(
