@@ -29,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -98,6 +99,27 @@ def fuzz(operation, mode: GenerationMode, with_token: bool) -> None:
     check()
 
 
+def keys_reached(operation) -> None:
+    """keys/: creating and rolling need a recently proved password and room under the
+    key client's limit; deleting and rolling need a key."""
+    token = fresh_token()
+    AuthToken.objects.filter(pk=token.pk).update(authenticated_at=timezone.now())
+    AuthToken.objects.filter(user=token.user, client__name=API_ACCESS_CLIENT).delete()
+    if operation.path == "/api/auth/keys/":
+        body = {"name": "schemathesis", "scopes": None, "expires_in": 60}
+        send(operation.Case(body=body, media_type="application/json"), token)
+        return
+    key = AuthToken.objects.create(
+        token.user, Client.objects.get(name=API_ACCESS_CLIENT), name="fuzzed"
+    )
+    case = operation.Case(path_parameters={"id": key.pk})
+    if operation.method == "post":
+        case = operation.Case(
+            path_parameters={"id": key.pk}, body={"grace": 0}, media_type="application/json"
+        )
+    send(case, token)
+
+
 def answers_random_data_never_reaches(operation) -> None:
     """Successes random data never gets: logging in, a session or an API key that exists."""
     if operation.path == "/api/auth/login/":
@@ -126,6 +148,8 @@ def answers_random_data_never_reaches(operation) -> None:
         if operation.method != "post":  # GET and DELETE need a key; POST needs none
             AuthToken.objects.create(token.user, Client.objects.get(name=API_ACCESS_CLIENT))
         send(operation.Case(), token)
+    elif operation.path.startswith("/api/auth/keys/"):
+        keys_reached(operation)
     statuses = {status for (label, status) in SEEN if label == operation.label}
     assert statuses & {200, 201, 204}, (operation.label, statuses)
 

@@ -64,6 +64,9 @@ def test_every_durin_endpoint_is_documented(schema):
         "/api/auth/apiaccess/": {"get", "post", "delete"},
         "/api/auth/revoke/": {"post"},
         "/api/auth/introspect/": {"post"},
+        "/api/auth/keys/": {"get", "post"},
+        "/api/auth/keys/{id}": {"delete"},
+        "/api/auth/keys/{id}/roll/": {"post"},
     }
 
 
@@ -395,3 +398,40 @@ def test_a_projects_subclass_documents_no_developer_notes_either(settings):
     described = [s["paths"]["/login/"]["post"], s["paths"]["/keys/"]["get"]]
     for operation in described:
         assert operation["description"] and not _leaks(operation["description"])
+
+
+def test_api_keys(schema, settings):
+    """keys/: the key is in the answers that issue one only; scopes as the project names them."""
+    settings.REST_DURIN = {"SCOPES": {"read": "Read.", "write": "Write."}}
+    s = schema()
+    assert set(responses(s, "keys/", "get")) == {"200", "401", "403", "404"}
+    assert set(responses(s, "keys/", "post")) == {"201", "400", "401", "403", "404", "413", "415"}
+    assert set(responses(s, "keys/{id}", "delete")) == {"204", "401", "403", "404"}
+    roll = {"201", "400", "401", "403", "404", "413", "415"}
+    assert set(responses(s, "keys/{id}/roll/", "post")) == roll
+    listed = body(s, "keys/", "get", "200")
+    assert listed["type"] == "array"
+    key = component(s, listed["items"])
+    assert set(key["properties"]) == {
+        "id",
+        "name",
+        "scopes",
+        "created",
+        "expiry",
+        "last_used",
+        "hint",
+    }
+    for route in ("keys/", "keys/{id}/roll/"):
+        issued = component(s, body(s, route, "post", "201"))
+        assert "token" in issued["required"]
+    create = s["paths"]["/api/auth/keys/"]["post"]
+    assert create["security"] == [{"durinTokenAuth": []}]
+    request = component(s, create["requestBody"]["content"]["application/json"]["schema"])
+    assert request["required"] == ["name"]
+    scopes = component(s, request["properties"]["scopes"]["items"])
+    assert scopes["enum"] == ["durin:introspect", "read", "write"]
+    assert request["properties"]["expires_in"]["minimum"] == 1
+    rolled = s["paths"]["/api/auth/keys/{id}/roll/"]["post"]
+    grace = component(s, rolled["requestBody"]["content"]["application/json"]["schema"])
+    assert grace["properties"]["grace"]["maximum"] == 7 * 24 * 3600
+    assert "recently" in responses(s, "keys/", "post")["401"]["description"]

@@ -178,6 +178,8 @@ class AuthTokenAdmin(admin.ModelAdmin):
         "id",
         "client",
         "user",
+        "name",
+        "hint",
         "created",
         "expiry",
         "expired",
@@ -191,7 +193,10 @@ class AuthTokenAdmin(admin.ModelAdmin):
     # Never the digest; a rotated session's earlier digests (SupersededToken) are not
     # registered at all: nothing in them is for reading, and deleting the token takes them.
     readonly_fields = (
+        "name",
+        "hint",
         "scope_list",
+        "rolled_at",
         "created",
         "expiry",
         "last_used",

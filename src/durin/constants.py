@@ -40,3 +40,6 @@ HINT_MAX_LENGTH: Final = 40
 
 #: Tokens one ``revoke/`` request may name.
 MAX_REVOKE_TOKENS: Final = 100
+
+#: The longest grace (in seconds) a roll may leave the API key it replaces: 7 days.
+MAX_ROLL_GRACE_SECONDS: Final = 7 * 24 * 3600

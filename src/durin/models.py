@@ -167,6 +167,9 @@ class AuthToken(models.Model):
     #: Tells tokens apart without revealing them: the prefix, an ellipsis, the last four
     #: characters (checksum characters, which say nothing of the secret part).
     hint = models.CharField(max_length=HINT_MAX_LENGTH, blank=True, default="", editable=False)
+    #: When a roll replaced this API key: it works until its ``expiry`` (the roll's grace)
+    #: and no renewal, sliding expiry or rotation extends it.
+    rolled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AuthTokenManager()
 

@@ -25,7 +25,12 @@ from django.utils import timezone
 
 from . import cache, crypto, reporting
 from .client_ip import client_ip
-from .constants import INTROSPECT_SCOPE, KEY_NAME_MAX_LENGTH, USER_AGENT_MAX_LENGTH
+from .constants import (
+    INTROSPECT_SCOPE,
+    KEY_NAME_MAX_LENGTH,
+    MAX_ROLL_GRACE_SECONDS,
+    USER_AGENT_MAX_LENGTH,
+)
 from .models import AuthToken, AuthTokenQuerySet, Client, SupersededToken
 from .settings import durin_settings
 from .signals import token_issued, token_renewed, token_revoked
@@ -42,6 +47,10 @@ class SessionLimitReached(Exception):
 
 class AlreadyIssued(Exception):
     """``exclusive`` issuing, and the user already holds a live token for the client."""
+
+
+class KeyInGrace(Exception):
+    """The API key was already rolled: it lives out its grace, and is not rolled again."""
 
 
 class CredentialsChanged(Exception):
@@ -378,6 +387,79 @@ def _insert_token(
     return token
 
 
+def roll_key(
+    user: Any,
+    client: Client,
+    key_id: int,
+    *,
+    grace: timedelta = timedelta(0),
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> AuthToken:
+    """Replace ``user``'s API key ``key_id`` with a new key of the same name and scopes; the
+    returned instance carries the new plaintext in ``.token``, this once.
+
+    The new key lives as long as the old one was set to (``created`` to ``expiry``), at most
+    the client's ``token_ttl``. The old key works until ``now + grace`` (never longer than it
+    would have) and is marked ``rolled_at``, so nothing extends it and it is not rolled again.
+
+    One transaction under the user's lock: the key being replaced does not count against
+    the client's session limit, every other live key does, one in its grace included
+    (``SessionLimitReached``). ``AuthToken.DoesNotExist`` if ``key_id`` is not a live key of
+    ``user`` for ``client``; ``KeyInGrace`` if it was rolled already; ``ValueError`` if its
+    scopes are no longer all known (``checked_scopes``).
+    """
+    if not timedelta(0) <= grace <= timedelta(seconds=MAX_ROLL_GRACE_SECONDS):
+        raise ValueError(f"grace must be from 0 to {MAX_ROLL_GRACE_SECONDS} seconds.")
+    now = now or timezone.now()
+    token_lifetime(client)  # UnusableClient, before anything is locked
+    plaintext = crypto.generate_token(
+        durin_settings.TOKEN_CHARACTER_LENGTH, durin_settings.TOKEN_PREFIX
+    )
+    if request is not None:
+        reporting.hide(request, plaintext)
+    db = router.db_for_write(AuthToken)
+
+    def roll() -> AuthToken:
+        lock_user(user)
+        keys = AuthToken.objects.using(db).filter(user=user, client=client)
+        old = keys.live(now).filter(pk=key_id).select_for_update().first()
+        if old is None:
+            raise AuthToken.DoesNotExist("No such live key.")
+        if old.rolled_at is not None:
+            raise KeyInGrace(key_id)
+        scopes = checked_scopes(old.scopes)
+        others = [pk for pk in locked_live_tokens(user, client, now) if pk != old.pk]
+        # A key in its grace is live too: never more than MAX_TOKENS_PER_USER_CLIENT.
+        after = len(others) + (2 if grace else 1)
+        if len(others) >= token_cap(client) or after > durin_settings.MAX_TOKENS_PER_USER_CLIENT:
+            raise SessionLimitReached(client.name)
+        lifetime = max(min(old.expiry - old.created, token_lifetime(client)), MIN_TOKEN_TTL)
+        new = AuthToken(
+            digest=crypto.digest(plaintext),
+            user=user,
+            client=client,
+            created=now,
+            expiry=expiry_for(client, now, now, lifetime),
+            last_used=now,
+            authenticated_at=None,  # no password was proved for it
+            scopes=scopes,
+            name=old.name,
+            hint=crypto.hint(plaintext, durin_settings.TOKEN_PREFIX),
+            **_request_metadata(request),
+        )
+        new.save(force_insert=True, using=db)
+        keys.filter(pk=old.pk).update(expiry=min(old.expiry, now + grace), rolled_at=now)
+        # Cached entries carry the old expiry: every process must see the grace at once.
+        transaction.on_commit(lambda: cache.invalidate([old.digest]), using=db)
+        return new
+
+    new = atomic_retrying(roll, db)
+    new.token = plaintext
+    send(token_issued, sender=AuthToken, request=request, token_id=new.pk, user=user, client=client)
+    return new
+
+
 def renew_token(
     token: AuthToken, request: HttpRequest | None = None, now: datetime | None = None
 ) -> datetime:
@@ -389,8 +471,13 @@ def renew_token(
     now = now or timezone.now()
     client = token.client
     new_expiry = expiry_for(client, now, token.created)
-    if not AuthToken.objects.filter(pk=token.pk).update(expiry=new_expiry):
-        raise AuthToken.DoesNotExist("The token was revoked.")
+    rows = AuthToken.objects.filter(pk=token.pk)
+    if not rows.filter(rolled_at__isnull=True).update(expiry=new_expiry):
+        # A rolled key keeps the end of its grace; a revoked token stays revoked.
+        kept = rows.values_list("expiry", flat=True).first()
+        if kept is None:
+            raise AuthToken.DoesNotExist("The token was revoked.")
+        new_expiry = kept
     token.expiry = new_expiry
     _invalidate_on_commit(token)
     _send_renewed(token, request)
@@ -432,11 +519,14 @@ def rotate_token(
         reporting.hide(request, plaintext)
     db = router.db_for_write(AuthToken)
 
-    def rotate() -> str:
+    def rotate() -> datetime:
         rows = AuthToken.objects.using(db).filter(pk=token.pk)
-        replaced = rows.select_for_update().values_list("digest", flat=True).first()
-        if replaced is None:
+        found = rows.select_for_update().values_list("digest", "rolled_at", "expiry").first()
+        if found is None:
             raise AuthToken.DoesNotExist("The token was revoked.")
+        replaced, rolled_at, expiry = found
+        # A rolled key keeps the end of its grace.
+        rotated_expiry = new_expiry if rolled_at is None else min(new_expiry, expiry)
         history = SupersededToken.objects.using(db).filter(session_id=token.pk)
         SupersededToken.objects.using(db).create(
             digest=replaced, session_id=token.pk, superseded_at=now
@@ -446,13 +536,13 @@ def rotate_token(
         oldest_kept = history.order_by("-pk").values_list("pk", flat=True)[cap - 1 : cap]
         if oldest_kept:
             history.filter(pk__lt=oldest_kept[0]).delete()
-        rows.update(digest=new_digest, expiry=new_expiry, last_used=now, hint=new_hint)
+        rows.update(digest=new_digest, expiry=rotated_expiry, last_used=now, hint=new_hint)
         # Every process must stop serving the replaced token from the cache.
         transaction.on_commit(lambda: cache.invalidate([replaced]), using=db)
-        return replaced
+        return rotated_expiry
 
-    atomic_retrying(rotate, db)
-    token.digest, token.expiry, token.last_used = new_digest, new_expiry, now
+    token.expiry = atomic_retrying(rotate, db)
+    token.digest, token.last_used = new_digest, now
     token.hint = new_hint
     token.token = plaintext
     _send_renewed(token, request)
@@ -525,7 +615,7 @@ def record_use(token: AuthToken, now: datetime) -> bool:
     due_before = now - timedelta(seconds=token.use_interval or 0)
     changes: dict[str, Any] = {"last_used": now}
     client = token.client
-    if client.auto_refresh:
+    if client.auto_refresh and token.rolled_at is None:
         try:
             slid = expiry_for(client, now, token.created)
         except UnusableClient:  # a lifetime of zero slides nothing
@@ -533,6 +623,8 @@ def record_use(token: AuthToken, now: datetime) -> bool:
         if slid > token.expiry:
             changes["expiry"] = slid
     not_recent = Q(last_used__isnull=True) | Q(last_used__lte=due_before)
+    if "expiry" in changes:  # a rolled key's grace never slides
+        not_recent &= Q(rolled_at__isnull=True)
     if not AuthToken.objects.filter(not_recent, pk=token.pk).update(**changes):
         return False  # another request wrote it first
     for name, value in changes.items():

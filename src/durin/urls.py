@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import possession, views
+from . import api_keys, possession, views
 
 sessions_list = views.TokenSessionsViewSet.as_view({"get": "list"})
 sessions_detail = views.TokenSessionsViewSet.as_view({"delete": "destroy"})
@@ -25,4 +25,8 @@ urlpatterns = [
     # Any id the view cannot find is its JSON 404, not an HTML page.
     path("sessions/<str:pk>", sessions_detail, name="durin_tokensessions-detail"),
     path("sessions/<str:pk>/", sessions_detail_slash),
+    path("keys/", api_keys.KeysView.as_view(), name="durin_keys-list"),
+    path("keys/<str:pk>", api_keys.KeyView.as_view(), name="durin_keys-detail"),
+    path("keys/<str:pk>/", api_keys.KeyView.as_view(schema=None)),
+    path("keys/<str:pk>/roll/", api_keys.RollKeyView.as_view(), name="durin_keys-roll"),
 ]

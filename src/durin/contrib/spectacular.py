@@ -32,8 +32,16 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.settings import ISO_8601
 
+from .. import services
+from ..api_keys import APIKeySerializer
 from ..auth import TokenAuthentication
-from ..constants import INTROSPECT_SCOPE, MAX_PASSWORD_LENGTH, MAX_REVOKE_TOKENS
+from ..constants import (
+    INTROSPECT_SCOPE,
+    KEY_NAME_MAX_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_REVOKE_TOKENS,
+    MAX_ROLL_GRACE_SECONDS,
+)
 from ..serializers import APIAccessTokenSerializer, TokenSessionsSerializer
 from ..services import known_scopes
 from ..settings import durin_settings
@@ -576,6 +584,193 @@ class IntrospectViewSchema(_TokenViewSchema):
                     "`WWW-Authenticate` names the scope needed."
                 ),
                 415: UNREADABLE,
+            },
+        )
+    }
+
+
+class DurinAPIKeySchema(OpenApiSerializerExtension):
+    """``APIKeySerializer`` leaves ``token`` out except when issuing (see below)."""
+
+    target_class = APIKeySerializer  # exactly: the subclass below keeps the token
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = super().map_serializer(auto_schema, direction)
+        schema["description"] = "One of your API keys, without the key itself."
+        schema["properties"].pop("token", None)
+        schema["required"] = [name for name in schema.get("required", []) if name != "token"]
+        return schema
+
+
+class DurinIssuedAPIKeySerializer(APIKeySerializer):
+    """The API key just issued, with the key itself: the only response that shows it."""
+
+
+class DurinAPIKeyRequestSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=KEY_NAME_MAX_LENGTH,
+        help_text="A name that tells you what the key is for (any printable text).",
+    )
+    scopes = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text="What the key may do, each scope once. Leave it out (or null) for a key "
+        "that may do everything your account may.",
+    )
+    expires_in = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="How many seconds the key lives: at most, and by default, the longest "
+        "life an API key may have.",
+    )
+
+
+class DurinAPIKeyRequestSchema(OpenApiSerializerExtension):
+    """Lists the scope names the project declares, as configured when the schema is made."""
+
+    target_class = DurinAPIKeyRequestSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = super().map_serializer(auto_schema, direction)
+        schema["properties"]["scopes"]["items"]["enum"] = sorted(services.known_scopes())
+        return schema
+
+
+class DurinAPIKeyRollRequestSerializer(serializers.Serializer):
+    grace = serializers.IntegerField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=MAX_ROLL_GRACE_SECONDS,
+        help_text="How many seconds the old key keeps working (at most 7 days; it never "
+        "outlives its own expiry). 0, the default: it stops at once.",
+    )
+
+
+class DurinAPIKeyErrorSerializer(serializers.Serializer):
+    """Why the key was not created: `detail`, or errors about the fields given."""
+
+    detail = serializers.CharField(required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    name = serializers.ListField(child=serializers.CharField(), required=False)
+    scopes = serializers.ListField(child=serializers.CharField(), required=False)
+    expires_in = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class DurinAPIKeyRollErrorSerializer(serializers.Serializer):
+    """Why the key was not rolled: `detail`, or an error about the grace given."""
+
+    detail = serializers.CharField(required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    grace = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def _in_every_media_type(serializer: Any) -> dict[str, Any]:
+    media_types = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
+    return {media_type: serializer for media_type in media_types}
+
+
+KEY_ID = OpenApiParameter(
+    "id",
+    {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    OpenApiParameter.PATH,
+    description="The key's id, from the list.",
+)
+KEYS_REFUSED = _error("An API key cannot manage API keys: use the token of a login.")
+KEYS_MISSING = _error("API keys are not enabled.")
+NO_SUCH_KEY = _error("No live API key of yours has that id, or API keys are not enabled.")
+KEY_LIMIT = _error(
+    "An API key cannot manage API keys; or you hold as many API keys as allowed: delete one first."
+)
+RECENT_PASSWORD = _error(
+    "No valid token; or you have not confirmed your password recently: "
+    '`WWW-Authenticate` then carries `error="insufficient_user_authentication"` and a '
+    "`max_age`; confirm it at the reauthenticate endpoint and retry."
+)
+BAD_MEDIA = _error("A content type or charset the API does not read.")
+
+
+class KeysViewSchema(_TokenViewSchema):
+    target_class = "durin.api_keys.KeysView"
+    methods = {
+        "get": dict(
+            summary="List your API keys",
+            description="Your live API keys, newest first: each one's name, scopes, when it "
+            "was created, last used and expires, and a hint (the key's last characters) to "
+            "tell it apart. The keys themselves are never shown again.",
+            responses={
+                200: APIKeySerializer(many=True),
+                401: UNAUTHENTICATED,
+                403: KEYS_REFUSED,
+                404: KEYS_MISSING,
+            },
+        ),
+        "post": dict(
+            summary="Create an API key",
+            description="Creates a named API key, for a program that calls the API for you, "
+            "optionally limited to some scopes and to a shorter life. The key is in this "
+            "response only: store it now. Needs a session token (not an API key) whose "
+            "password you confirmed in the last few minutes. You may hold a limited number "
+            "of keys.",
+            request=_in_every_media_type(DurinAPIKeyRequestSerializer),
+            responses={
+                201: DurinIssuedAPIKeySerializer,
+                400: OpenApiResponse(
+                    DurinAPIKeyErrorSerializer,
+                    description="A bad name, scopes or lifetime; or API keys cannot be "
+                    "issued (a lifetime under one second).",
+                ),
+                401: RECENT_PASSWORD,
+                403: KEY_LIMIT,
+                404: KEYS_MISSING,
+                415: BAD_MEDIA,
+            },
+        ),
+    }
+
+
+class KeyViewSchema(_TokenViewSchema):
+    target_class = "durin.api_keys.KeyView"
+    methods = {
+        "delete": dict(
+            summary="Revoke an API key",
+            description="Revokes one of your API keys (an `id` from the list): programs "
+            "using it are refused from then on.",
+            parameters=[KEY_ID],
+            responses={
+                204: OpenApiResponse(description="That key is revoked."),
+                401: UNAUTHENTICATED,
+                403: KEYS_REFUSED,
+                404: NO_SUCH_KEY,
+            },
+        )
+    }
+
+
+class RollKeyViewSchema(_TokenViewSchema):
+    target_class = "durin.api_keys.RollKeyView"
+    methods = {
+        "post": dict(
+            summary="Roll an API key",
+            description="Replaces one of your API keys with a new key of the same name, "
+            "scopes and lifetime, in this response only. The old key keeps working for the "
+            "`grace` you ask for (none by default), so that you can move your programs to "
+            "the new one, then stops. Works even when you hold as many keys as allowed. "
+            "Needs a session token whose password you confirmed in the last few minutes.",
+            parameters=[KEY_ID],
+            request=_in_every_media_type(DurinAPIKeyRollRequestSerializer),
+            responses={
+                201: DurinIssuedAPIKeySerializer,
+                400: OpenApiResponse(
+                    DurinAPIKeyRollErrorSerializer,
+                    description="A bad grace; a key that was already rolled (roll the one "
+                    "that replaced it); or a key whose scopes no longer exist.",
+                ),
+                401: RECENT_PASSWORD,
+                403: KEY_LIMIT,
+                404: NO_SUCH_KEY,
+                415: BAD_MEDIA,
             },
         )
     }
