@@ -1,5 +1,5 @@
 """An attacker's pass over CONTRACT §10 as built (issue 12): each test is an attack that
-works today, marked ``xfail(strict=True)`` until ``src/`` is fixed. Docstrings say the
+worked when written (a strict xfail), and passes since its fix. Docstrings say the
 attack and the behaviour expected instead."""
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ def works(api: APIClient, token: str) -> bool:
     return response.status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="attack: a key revokes all its user's keys at apiaccess/")
 def test_attack1_a_leaked_key_revokes_the_key_that_replaced_it(api, session):
     """A user rolls a leaked, read-only key with a grace so that their programs can move to
     the new key. The thief, holding the old key in its grace, sends ``DELETE apiaccess/``:
@@ -82,7 +81,6 @@ def test_attack1_a_leaked_key_revokes_the_key_that_replaced_it(api, session):
     assert works(api, other["token"])
 
 
-@pytest.mark.xfail(strict=True, reason="attack: a restricted token mints an unrestricted key")
 def test_attack2_a_restricted_token_mints_an_unrestricted_key(api, user, web, key_client):
     """A token restricted to ``read`` (``AuthToken.objects.create(..., scopes=["read"])``,
     or one issued in the admin with scopes) sends ``POST apiaccess/`` while its user holds
@@ -98,7 +96,6 @@ def test_attack2_a_restricted_token_mints_an_unrestricted_key(api, user, web, ke
     assert all(key.scopes is not None and set(key.scopes) <= {"read"} for key in keys)
 
 
-@pytest.mark.xfail(strict=True, reason="attack: a restricted token lists and deletes keys")
 def test_attack3_a_restricted_token_manages_keys(api, session, user, web):
     """A token restricted to ``read`` that is not of the API-access client (so
     ``IsNotAPIKey`` lets it in) lists the user's keys and deletes them (``DELETE
@@ -115,7 +112,6 @@ def test_attack3_a_restricted_token_manages_keys(api, session, user, web):
     assert works(api, key["token"])
 
 
-@pytest.mark.xfail(strict=True, reason="attack: introspect/ gives a replaced token a late exp")
 def test_attack4_introspection_of_a_replaced_token_tells_a_late_exp(
     api, user, other_user, make_client, key_client
 ):
@@ -139,7 +135,6 @@ def test_attack4_introspection_of_a_replaced_token_tells_a_late_exp(
         assert answer["exp"] <= int(grace_ends.timestamp())
 
 
-@pytest.mark.xfail(strict=True, reason="attack: refresh/ extends a key past its expires_in")
 def test_attack5_a_short_lived_key_refreshes_itself_forever(api, session):
     """A user creates a key with ``expires_in=3600`` for a contractor. The key sends
     ``POST refresh/``: its expiry becomes now + the client's ``token_ttl`` (30 days), and
@@ -154,7 +149,6 @@ def test_attack5_a_short_lived_key_refreshes_itself_forever(api, session):
         assert AuthToken.objects.get(pk=key["id"]).expiry <= start + timedelta(hours=1)
 
 
-@pytest.mark.xfail(strict=True, reason="attack: sliding expiry extends a key past expires_in")
 def test_attack6_a_short_lived_key_slides_past_its_lifetime(api, session, key_client):
     """With ``auto_refresh`` on the API-access client, a key created with
     ``expires_in=3600`` and used once after the write interval slides to now + 30 days
@@ -178,7 +172,6 @@ class InstanceMethodOverride(TokenAuthentication):
         return super().authenticate_credentials(token)
 
 
-@pytest.mark.xfail(strict=True, reason="attack: introspect/ 500s with a 1.x-style auth subclass")
 def test_attack7_introspection_with_a_project_subclass_is_a_500(
     api, user, web, other_user, key_client, monkeypatch
 ):

@@ -144,12 +144,13 @@ class APIKeySerializer(serializers.ModelSerializer):
 
 
 class IsNotAPIKey(BasePermission):
-    """A key manages no keys: it would let a leaked key mint long-lived others."""
+    """A key manages no keys: it would let a leaked key mint long-lived others. Nor does a
+    token limited to some scopes: keys are for a login's (unrestricted) token."""
 
-    message = _("API keys cannot manage API keys: use the token of a login.")
+    message = _("Only the token of a login can manage API keys.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return not is_api_key(request.auth)
+        return not is_api_key(request.auth) and request.auth.scopes is None
 
 
 class KeysEnabled(BasePermission):

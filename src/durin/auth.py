@@ -152,7 +152,7 @@ class TokenAuthentication(BaseAuthentication):
             return None
         session, superseded_at = found
         if timezone.now() < services.grace_ends(superseded_at):
-            session._durin_superseded = True  # type: ignore[attr-defined]
+            session._durin_superseded_at = superseded_at  # type: ignore[attr-defined]
             return session
         reuse.detected(session)
         return None

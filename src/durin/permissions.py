@@ -27,14 +27,8 @@ from rest_framework.permissions import (
 from rest_framework.request import Request
 
 from .models import AuthToken
-from .services import known_scopes
+from .services import is_api_key, known_scopes  # noqa: F401 (is_api_key: kept here too)
 from .settings import durin_settings
-
-
-def is_api_key(token: AuthToken) -> bool:
-    """Whether ``token`` belongs to the ``API_ACCESS_CLIENT_NAME`` client."""
-    name = durin_settings.API_ACCESS_CLIENT_NAME
-    return bool(name) and token.client.name == name
 
 
 class IsTokenAuthenticated(BasePermission):

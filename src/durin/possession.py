@@ -161,12 +161,13 @@ class CanIntrospect(BasePermission):
         raise InsufficientScope()
 
 
-def lookup_class(authenticators: list[Any]) -> type[TokenAuthentication]:
-    """The class whose lookup introspection uses: the project's cached class if it has one
-    (it sees revocations at once, and answers hits with no query), else its durin class."""
-    classes = [type(a) for a in authenticators if isinstance(a, TokenAuthentication)]
-    cached = [cls for cls in classes if issubclass(cls, CachedTokenAuthentication)]
-    return (cached or classes or [TokenAuthentication])[0]
+def lookup_authenticator(authenticators: list[Any]) -> TokenAuthentication:
+    """The authenticator whose lookup introspection uses: the project's cached class if it
+    has one (it sees revocations at once, and answers hits with no query), else its durin
+    class. An instance: a project's class may define ``authenticate_credentials`` on it."""
+    durin = [a for a in authenticators if isinstance(a, TokenAuthentication)]
+    cached = [a for a in durin if isinstance(a, CachedTokenAuthentication)]
+    return (cached or durin or [TokenAuthentication()])[0]
 
 
 def _timestamp(moment: Any) -> int:
@@ -205,11 +206,15 @@ class IntrospectView(OwnTransactions, TokenRequiredView):
 
     def describe(self, token: str) -> dict[str, Any]:
         """RFC 7662's answer for ``token``: its claims, or exactly ``{"active": false}``."""
-        cls = lookup_class(self.get_authenticators())
+        authenticator = lookup_authenticator(self.get_authenticators())
         try:
-            user, auth_token = cls.authenticate_credentials(token)
+            user, auth_token = authenticator.authenticate_credentials(token)
         except exceptions.AuthenticationFailed:
             return dict(INACTIVE)
+        expiry = auth_token.expiry
+        superseded_at = getattr(auth_token, "_durin_superseded_at", None)
+        if superseded_at is not None:  # replaced by rotation: active only for its grace
+            expiry = min(expiry, services.grace_ends(superseded_at))
         answer: dict[str, Any] = {"active": True}
         if auth_token.scopes is not None:
             answer["scope"] = " ".join(auth_token.scopes)
@@ -218,7 +223,7 @@ class IntrospectView(OwnTransactions, TokenRequiredView):
             username=user.get_username(),
             sub=str(user.pk),
             token_type=durin_settings.AUTH_HEADER_PREFIX,
-            exp=_timestamp(auth_token.expiry),
+            exp=_timestamp(expiry),
             iat=_timestamp(auth_token.created),
         )
         return answer

@@ -460,6 +460,19 @@ def roll_key(
     return new
 
 
+def is_api_key(token: AuthToken) -> bool:
+    """Whether ``token`` belongs to the ``API_ACCESS_CLIENT_NAME`` client."""
+    name = durin_settings.API_ACCESS_CLIENT_NAME
+    return bool(name) and token.client.name == name
+
+
+def extendable(token: AuthToken) -> bool:
+    """Whether renewal, sliding or rotation may push ``token``'s expiry: not for an API key,
+    which lives the ``expires_in`` its user gave it (roll it for a new one), nor for a key
+    rolled and living out its grace."""
+    return token.rolled_at is None and not is_api_key(token)
+
+
 def renew_token(
     token: AuthToken, request: HttpRequest | None = None, now: datetime | None = None
 ) -> datetime:
@@ -472,8 +485,9 @@ def renew_token(
     client = token.client
     new_expiry = expiry_for(client, now, token.created)
     rows = AuthToken.objects.filter(pk=token.pk)
-    if not rows.filter(rolled_at__isnull=True).update(expiry=new_expiry):
-        # A rolled key keeps the end of its grace; a revoked token stays revoked.
+    if not extendable(token) or not rows.filter(rolled_at__isnull=True).update(expiry=new_expiry):
+        # A key keeps the lifetime it was given, a rolled one the end of its grace; a
+        # revoked token stays revoked.
         kept = rows.values_list("expiry", flat=True).first()
         if kept is None:
             raise AuthToken.DoesNotExist("The token was revoked.")
@@ -525,8 +539,9 @@ def rotate_token(
         if found is None:
             raise AuthToken.DoesNotExist("The token was revoked.")
         replaced, rolled_at, expiry = found
-        # A rolled key keeps the end of its grace.
-        rotated_expiry = new_expiry if rolled_at is None else min(new_expiry, expiry)
+        # A key keeps the lifetime it was given, a rolled one the end of its grace.
+        keeps = rolled_at is not None or not extendable(token)
+        rotated_expiry = min(new_expiry, expiry) if keeps else new_expiry
         history = SupersededToken.objects.using(db).filter(session_id=token.pk)
         SupersededToken.objects.using(db).create(
             digest=replaced, session_id=token.pk, superseded_at=now
@@ -615,7 +630,7 @@ def record_use(token: AuthToken, now: datetime) -> bool:
     due_before = now - timedelta(seconds=token.use_interval or 0)
     changes: dict[str, Any] = {"last_used": now}
     client = token.client
-    if client.auto_refresh and token.rolled_at is None:
+    if client.auto_refresh and extendable(token):
         try:
             slid = expiry_for(client, now, token.created)
         except UnusableClient:  # a lifetime of zero slides nothing

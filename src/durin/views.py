@@ -65,6 +65,11 @@ CREDENTIALS_OR_LIMIT = _(
     "devices as this client allows: log out of one first."
 )
 
+#: A token limited to some scopes may not issue a key, which could do more than it can.
+RESTRICTED_CANNOT_MINT = _(
+    "This token is limited to some scopes: it cannot issue API keys. Use the token of a login."
+)
+
 #: On the responses that carry a token's plaintext (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -500,6 +505,8 @@ class APIAccessTokenView(OwnTransactions, TokenRequiredView):
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         client = self.get_client()
+        if request.auth.scopes is not None:  # an unrestricted key from a restricted token
+            raise exceptions.PermissionDenied(RESTRICTED_CANNOT_MINT, code="restricted_token")
         try:
             token = services.issue_token(request.user, client, request=request, exclusive=True)
         except services.AlreadyIssued:
@@ -511,6 +518,9 @@ class APIAccessTokenView(OwnTransactions, TokenRequiredView):
         )
 
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not services.revoke_tokens(self._tokens(self.get_client()), "api_key_delete", request):
+        keys = self._tokens(self.get_client())
+        if is_api_key(request.auth):  # a key ends itself, never the user's other keys
+            keys = keys.filter(pk=request.auth.pk)
+        if not services.revoke_tokens(keys, "api_key_delete", request):
             raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
