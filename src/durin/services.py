@@ -369,21 +369,42 @@ def _insert_token(
     if exclusive and locked_live_tokens(user, client, now):
         raise AlreadyIssued(client.name)
     _make_room(user, client, now, request, refuse=refuse_at_limit)
+    return _save_new_token(
+        plaintext,
+        user,
+        client,
+        now,
+        expiry_for(client, now, now, delta_ttl),
+        request,
+        # Only a login has just checked the password: it alone starts a recent authentication.
+        authenticated_at=now if verify_user else None,
+        scopes=scopes,
+        name=name,
+    )
+
+
+def _save_new_token(
+    plaintext: str,
+    user: Any,
+    client: Client,
+    now: datetime,
+    expiry: datetime,
+    request: HttpRequest | None,
+    **fields: Any,
+) -> AuthToken:
+    """Insert the row of a token just generated: its digest and non-secret hint, never it."""
     token = AuthToken(
         digest=crypto.digest(plaintext),
         user=user,
         client=client,
         created=now,
-        expiry=expiry_for(client, now, now, delta_ttl),
+        expiry=expiry,
         last_used=now,
-        # Only a login has just checked the password: it alone starts a recent authentication.
-        authenticated_at=now if verify_user else None,
-        scopes=scopes,
-        name=name,
         hint=crypto.hint(plaintext, durin_settings.TOKEN_PREFIX),
         **_request_metadata(request),
+        **fields,
     )
-    token.save(force_insert=True)
+    token.save(force_insert=True, using=router.db_for_write(AuthToken))
     return token
 
 
@@ -435,20 +456,17 @@ def roll_key(
         if len(others) >= token_cap(client) or after > durin_settings.MAX_TOKENS_PER_USER_CLIENT:
             raise SessionLimitReached(client.name)
         lifetime = max(min(old.expiry - old.created, token_lifetime(client)), MIN_TOKEN_TTL)
-        new = AuthToken(
-            digest=crypto.digest(plaintext),
-            user=user,
-            client=client,
-            created=now,
-            expiry=expiry_for(client, now, now, lifetime),
-            last_used=now,
+        new = _save_new_token(
+            plaintext,
+            user,
+            client,
+            now,
+            expiry_for(client, now, now, lifetime),
+            request,
             authenticated_at=None,  # no password was proved for it
             scopes=scopes,
             name=old.name,
-            hint=crypto.hint(plaintext, durin_settings.TOKEN_PREFIX),
-            **_request_metadata(request),
         )
-        new.save(force_insert=True, using=db)
         keys.filter(pk=old.pk).update(expiry=min(old.expiry, now + grace), rolled_at=now)
         # Cached entries carry the old expiry: every process must see the grace at once.
         transaction.on_commit(lambda: cache.invalidate([old.digest]), using=db)
