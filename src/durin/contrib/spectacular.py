@@ -236,17 +236,24 @@ class DurinLoginErrorSerializer(serializers.Serializer):
     password = serializers.ListField(child=serializers.CharField(), required=False)
 
 
+def _without_token(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """A key's schema as every response but the issuing one shows it: no ``token``."""
+    schema["description"] = description
+    schema["properties"].pop("token", None)
+    schema["required"] = [name for name in schema.get("required", []) if name != "token"]
+    return schema
+
+
 class APIAccessTokenSchema(OpenApiSerializerExtension):
     """``APIAccessTokenSerializer`` leaves ``token`` out except when issuing (see below)."""
 
     target_class = APIAccessTokenSerializer  # exactly: the subclass below keeps the token
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        schema = super().map_serializer(auto_schema, direction)
-        schema["description"] = "Your API key, without the key itself (shown only when issued)."
-        schema["properties"].pop("token", None)
-        schema["required"] = [name for name in schema.get("required", []) if name != "token"]
-        return schema
+        return _without_token(
+            super().map_serializer(auto_schema, direction),
+            "Your API key, without the key itself (shown only when issued).",
+        )
 
 
 class DurinIssuedAPIAccessTokenSerializer(APIAccessTokenSerializer):
@@ -595,11 +602,10 @@ class DurinAPIKeySchema(OpenApiSerializerExtension):
     target_class = APIKeySerializer  # exactly: the subclass below keeps the token
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        schema = super().map_serializer(auto_schema, direction)
-        schema["description"] = "One of your API keys, without the key itself."
-        schema["properties"].pop("token", None)
-        schema["required"] = [name for name in schema.get("required", []) if name != "token"]
-        return schema
+        return _without_token(
+            super().map_serializer(auto_schema, direction),
+            "One of your API keys, without the key itself.",
+        )
 
 
 class DurinIssuedAPIKeySerializer(APIKeySerializer):
