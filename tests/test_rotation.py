@@ -96,9 +96,8 @@ def test_refresh_gives_the_same_session_a_new_token(api, user, app):
     after = api.get(reverse("durin_tokensessions-list"), **auth_header(second)).json()
     assert len(before) == len(after) == 1
     kept = ("id", "client", "created", "ip_address", "user_agent", "authenticated_at")
-    for field in kept:
-        if field in before[0]:
-            assert after[0][field] == before[0][field], field
+    assert {field: after[0][field] for field in kept} == {field: before[0][field] for field in kept}
+    assert before[0]["authenticated_at"] is not None
     assert after[0]["is_current"] and after[0]["expiry"] > before[0]["expiry"]
     session = AuthToken.objects.get()
     assert session.authenticated_at is not None
