@@ -83,8 +83,8 @@ class InsufficientScope(exceptions.PermissionDenied):
     default_detail = _("This token's scopes do not allow this request.")
     default_code = "insufficient_scope"
 
-    def __init__(self, required: list[str]) -> None:
-        super().__init__()
+    def __init__(self, required: list[str], detail: Any = None) -> None:
+        super().__init__(detail)
         self.required = required
         # Read by DRF's exception handler; the names are RFC 6749 scope-tokens (ASCII, no
         # quote, no backslash), checked before they get here.

@@ -31,6 +31,7 @@ from .auth import CachedTokenAuthentication, TokenAuthentication
 from .client_ip import client_network
 from .constants import INTROSPECT_SCOPE, MAX_REVOKE_TOKENS
 from .models import AuthToken, SupersededToken
+from .permissions import InsufficientScope
 from .settings import durin_settings
 from .views import NO_STORE, DurinView, LoginView, OwnTransactions, TokenRequiredView
 
@@ -135,19 +136,8 @@ class RevokeView(OwnTransactions, DurinView):
         return Response({})
 
 
-class InsufficientScope(exceptions.PermissionDenied):
-    """403 with RFC 6750's ``insufficient_scope`` challenge naming the scope needed."""
-
-    default_detail = _("This token may not introspect tokens: it needs the introspection scope.")
-    default_code = "insufficient_scope"
-
-    def __init__(self) -> None:
-        super().__init__()
-        # Read by DRF's exception handler.
-        self.auth_header = (
-            f'{durin_settings.AUTH_HEADER_PREFIX} error="insufficient_scope", '
-            f'scope="{INTROSPECT_SCOPE}"'
-        )
+#: Why a token without the introspection scope is refused.
+CANNOT_INTROSPECT = _("This token may not introspect tokens: it needs the introspection scope.")
 
 
 class CanIntrospect(BasePermission):
@@ -158,7 +148,7 @@ class CanIntrospect(BasePermission):
         token = request.auth
         if isinstance(token, AuthToken) and INTROSPECT_SCOPE in (token.scopes or ()):
             return True
-        raise InsufficientScope()
+        raise InsufficientScope([INTROSPECT_SCOPE], detail=CANNOT_INTROSPECT)
 
 
 def lookup_authenticator(authenticators: list[Any]) -> TokenAuthentication:
