@@ -132,11 +132,14 @@ class TokenAuthentication(BaseAuthentication):
         return None
 
     @classmethod
-    def get_token(cls, digest: str) -> AuthToken | None:
-        """The token with this digest, its user and client joined in the same query."""
-        return lookup.find(
-            digest, lookup.related_list(durin_settings.AUTHTOKEN_SELECT_RELATED_LIST)
-        )
+    def get_token(cls, digest: str, *, primary_only: bool = False) -> AuthToken | None:
+        """The token with this digest, its user and client joined in the same query.
+
+        Read where the router sends reads, then on the primary if it is not there
+        (``lookup.find``); ``primary_only`` for a token that may have just been revoked.
+        """
+        related = lookup.related_list(durin_settings.AUTHTOKEN_SELECT_RELATED_LIST)
+        return lookup.find(digest, related, primary_only=primary_only)
 
     @classmethod
     def get_superseded(cls, digest: str) -> AuthToken | None:
@@ -206,7 +209,12 @@ class CachedTokenAuthentication(TokenAuthentication):
             if not (cached.client.auto_refresh and cached.use_due(now)):
                 cached._durin_cached = True  # type: ignore[attr-defined]
                 return cached
-        auth_token = super().get_token(digest)
+        # A replica may answer only when the cache answered and knows nothing of this token.
+        # A stale marker (just revoked or changed), an entry of another generation, or a
+        # cache that did not answer sends the lookup to the primary: a lagging replica
+        # would bring the revoked token back.
+        primary_only = cached is None and generation is None
+        auth_token = super().get_token(digest, primary_only=primary_only)
         if auth_token is not None and generation is not None:
             auth_token._durin_generation = generation  # type: ignore[attr-defined]
         return auth_token

@@ -416,6 +416,9 @@ def read(digest: str) -> tuple[AuthToken | None, str | None]:
             generation = Outage.answered()
             if generation is None:
                 return None, None
+            # This call ended the outage: the entry it read came before the markers it owed
+            # were written, and a missing marker would let a lagging replica answer.
+            found[key] = cache.get(key)
         else:
             generation = found.get(generation_at)
             if generation is None:

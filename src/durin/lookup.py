@@ -101,9 +101,25 @@ def related_list(extra: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-def find(digest: str, related: tuple[str, ...]) -> AuthToken | None:
-    """The token with this digest and its ``related`` models, in one query, or ``None``."""
+def find(digest: str, related: tuple[str, ...], *, primary_only: bool = False) -> AuthToken | None:
+    """The token with this digest and its ``related`` models, in one query, or ``None``.
+
+    Read where the router sends reads; a token not found on a replica is read once more
+    on the primary, where a token issued a moment ago already is. ``primary_only`` skips
+    the replica: for a token just revoked, a lagging replica would still hold it.
+    """
+    if primary_only:
+        return _find_on(router.db_for_write(AuthToken), digest, related)
     alias = router.db_for_read(AuthToken)
+    token = _find_on(alias, digest, related)
+    if token is None:
+        primary = router.db_for_write(AuthToken)
+        if primary != alias:
+            token = _find_on(primary, digest, related)
+    return token
+
+
+def _find_on(alias: str, digest: str, related: tuple[str, ...]) -> AuthToken | None:
     connection = connections[alias]
     statements = compiled(connection)
     try:

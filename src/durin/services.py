@@ -583,9 +583,14 @@ def rotate_token(
 
 
 def superseded_session(digest: str, related: list[str]) -> tuple[AuthToken, datetime] | None:
-    """The session that once had the token of this digest, and when rotation replaced it."""
+    """The session that once had the token of this digest, and when rotation replaced it.
+
+    Read on the primary: a replica that has not seen a rotation yet would take the token
+    for unknown, one that has not seen a revocation would still name the session.
+    """
     found = (
-        SupersededToken.objects.select_related(*(f"session__{name}" for name in related))
+        SupersededToken.objects.using(router.db_for_write(SupersededToken))
+        .select_related(*(f"session__{name}" for name in related))
         .filter(digest=digest)
         .first()
     )
