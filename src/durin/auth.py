@@ -8,9 +8,13 @@ sharing that cache on the very next request (see ``durin.cache``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
@@ -35,6 +39,36 @@ def _ascii_description(message: Any) -> str:
     with translation.override(None):
         text = str(message)
     return "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
+
+
+def _invalid_characters() -> exceptions.AuthenticationFailed:
+    return _failed(
+        _("Invalid token header. Token string should not contain invalid characters."),
+        "token_header_characters",
+    )
+
+
+@contextmanager
+def _refusals_remembered(request: Any) -> Iterator[None]:
+    """A presented token that is refused is remembered on the request, for the challenge."""
+    try:
+        yield
+    except exceptions.AuthenticationFailed as exc:
+        request._durin_refusal = refusal_of(exc)
+        raise
+
+
+def refusal_of(exc: exceptions.AuthenticationFailed) -> Any:
+    """The message of a refused token, untranslated where durin raised it."""
+    return getattr(exc, "untranslated", exc.detail)
+
+
+def challenge(keyword: str, refusal: Any = None) -> str:
+    """``WWW-Authenticate``: the scheme, with RFC 6750's ``invalid_token`` and the reason
+    when a presented token was refused."""
+    if refusal is None:
+        return keyword
+    return f'{keyword} error="invalid_token", error_description="{_ascii_description(refusal)}"'
 
 
 def _header_bytes(request: Request) -> tuple[bytes, bool]:
@@ -62,6 +96,32 @@ class TokenAuthentication(BaseAuthentication):
         return durin_settings.AUTH_HEADER_PREFIX
 
     def authenticate(self, request: Request) -> tuple[Any, AuthToken] | None:
+        token = self.presented_token(request)
+        if token is None:
+            return None
+        with _refusals_remembered(request):
+            try:
+                return self.authenticate_credentials(token)
+            except UnicodeError:
+                raise _invalid_characters() from None
+
+    async def aauthenticate(self, request: Any) -> tuple[Any, AuthToken] | None:
+        """``authenticate`` for async code: durin's django-ninja auth and ``token_required``."""
+        token = self.presented_token(request)
+        if token is None:
+            return None
+        with _refusals_remembered(request):
+            try:
+                return await self.aauthenticate_credentials(token)
+            except UnicodeError:
+                raise _invalid_characters() from None
+
+    def presented_token(self, request: Any) -> bytes | None:
+        """The token of an ``Authorization: <prefix> <token>`` header, ``None`` for another
+        scheme or none; raises ``AuthenticationFailed`` for a durin header without one token.
+
+        Reads nothing but the header, so sync and async callers share it.
+        """
         raw, unencodable = _header_bytes(request)
         parts = raw.split()
         if not parts or parts[0].lower() != self.keyword.lower().encode("iso-8859-1", "replace"):
@@ -70,28 +130,15 @@ class TokenAuthentication(BaseAuthentication):
         getattr(request, "_request", request).exception_reporter_filter = reporting.FILTER
         if len(parts) == 1:
             raise _failed(_("Invalid token header. No credentials provided."), "token_header_empty")
-        try:
-            return self._authenticate_parts(parts, unencodable)
-        except exceptions.AuthenticationFailed as exc:
-            # Remembered for authenticate_header(): a token was presented and refused.
-            request._durin_refusal = getattr(exc, "untranslated", exc.detail)  # type: ignore[attr-defined]
-            raise
-
-    def _authenticate_parts(self, parts: list[bytes], unencodable: bool) -> tuple[Any, AuthToken]:
-        if len(parts) > 2:
-            raise _failed(
-                _("Invalid token header. Token string should not contain spaces."),
-                "token_header_spaces",
-            )
-        try:
+        with _refusals_remembered(request):
+            if len(parts) > 2:
+                raise _failed(
+                    _("Invalid token header. Token string should not contain spaces."),
+                    "token_header_spaces",
+                )
             if unencodable:
-                raise UnicodeError
-            return self.authenticate_credentials(parts[1])
-        except UnicodeError:
-            raise _failed(
-                _("Invalid token header. Token string should not contain invalid characters."),
-                "token_header_characters",
-            ) from None
+                raise _invalid_characters()
+        return parts[1]
 
     @classmethod
     def authenticate_credentials(cls, token: bytes | str) -> tuple[Any, AuthToken]:
@@ -99,7 +146,21 @@ class TokenAuthentication(BaseAuthentication):
         if isinstance(token, bytes):
             token = token.decode("utf-8")
         digest = cls.digest_of(token)
-        auth_token = None if digest is None else cls.get_token(digest)
+        return cls.accept(digest, None if digest is None else cls.get_token(digest))
+
+    @classmethod
+    async def aauthenticate_credentials(cls, token: bytes | str) -> tuple[Any, AuthToken]:
+        """The async twin of ``authenticate_credentials``, with the same results.
+
+        Every lookup of this class is a query, so all of it runs in one hop to Django's
+        database thread, the one the async ORM's queries run in.
+        """
+        return await sync_to_async(cls.authenticate_credentials)(token)
+
+    @classmethod
+    def accept(cls, digest: str | None, auth_token: AuthToken | None) -> tuple[Any, AuthToken]:
+        """What follows the lookup: the rotation history for a token not found, the expiry,
+        the user, the use."""
         if auth_token is None and digest is not None:
             auth_token = cls.get_superseded(digest)
         if auth_token is None:
@@ -184,11 +245,19 @@ class TokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         """``WWW-Authenticate``, with RFC 6750's ``invalid_token`` when a token was refused."""
-        refusal = getattr(request, "_durin_refusal", None)
-        if refusal is None:
-            return self.keyword
-        description = _ascii_description(refusal)
-        return f'{self.keyword} error="invalid_token", error_description="{description}"'
+        return challenge(self.keyword, getattr(request, "_durin_refusal", None))
+
+
+#: Hooks a cache hit would call; the async hit path runs them only as durin wrote them.
+_HIT_HOOKS = ("digest_of", "get_token", "accept", "validate_user", "record_use", "remember")
+
+
+@functools.cache
+def _hooks_are_durins(cls: type) -> bool:
+    """Whether ``cls`` (a ``CachedTokenAuthentication``) keeps durin's own hit hooks, which
+    query nothing on a hit: a project's override may, and must not run on the event loop."""
+    owners = (next(k for k in cls.__mro__ if name in vars(k)) for name in _HIT_HOOKS)
+    return all(owner in (CachedTokenAuthentication, TokenAuthentication) for owner in owners)
 
 
 class CachedTokenAuthentication(TokenAuthentication):
@@ -200,15 +269,52 @@ class CachedTokenAuthentication(TokenAuthentication):
     """
 
     @classmethod
-    def get_token(cls, digest: str) -> AuthToken | None:
+    def get_token(cls, digest: str, *, primary_only: bool = False) -> AuthToken | None:
         cached, generation = cache.read(digest)
-        now = timezone.now()
-        if cached is not None and cached.expiry > now:
-            # A sliding token due for its write (its entry outlived the moment it was
-            # meant to end) is read again from the database, which writes it.
-            if not (cached.client.auto_refresh and cached.use_due(now)):
-                cached._durin_cached = True  # type: ignore[attr-defined]
-                return cached
+        hit = cls._hit(cached, timezone.now())
+        if hit is not None:
+            return hit
+        return cls._get_token_after_miss(digest, cached, generation)
+
+    @classmethod
+    async def aauthenticate_credentials(cls, token: bytes | str) -> tuple[Any, AuthToken]:
+        """The async twin of ``authenticate_credentials``: a hit asks the cache without a
+        thread hop (``cache.aread``) and runs no query; a miss goes on in Django's database
+        thread, in one hop, with the generation this read found."""
+        if isinstance(token, bytes):
+            token = token.decode("utf-8")
+        if not _hooks_are_durins(cls) or not crypto.has_valid_checksum(token):
+            # A project's own hooks may query; deciding on a 1.x-shaped token may too.
+            return await sync_to_async(cls.authenticate_credentials)(token)
+        digest = crypto.digest(token)
+        cached, generation = await cache.aread(digest)
+        hit = cls._hit(cached, timezone.now())
+        if hit is not None:
+            return cls.validate_user(hit)  # a hit has nothing else to do (record_use, remember)
+        return await sync_to_async(cls._accept_after_miss)(digest, cached, generation)
+
+    @classmethod
+    def _accept_after_miss(
+        cls, digest: str, cached: AuthToken | None, generation: str | None
+    ) -> tuple[Any, AuthToken]:
+        return cls.accept(digest, cls._get_token_after_miss(digest, cached, generation))
+
+    @staticmethod
+    def _hit(cached: AuthToken | None, now: datetime) -> AuthToken | None:
+        """The cached token, if it may be used as it is."""
+        if cached is None or cached.expiry <= now:
+            return None
+        # A sliding token due for its write (its entry outlived the moment it was meant to
+        # end) is read again from the database, which writes it.
+        if cached.client.auto_refresh and cached.use_due(now):
+            return None
+        cached._durin_cached = True  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def _get_token_after_miss(
+        cls, digest: str, cached: AuthToken | None, generation: str | None
+    ) -> AuthToken | None:
         # A replica may answer only when the cache answered and knows nothing of this token.
         # A stale marker (just revoked or changed), an entry of another generation, or a
         # cache that did not answer sends the lookup to the primary: a lagging replica

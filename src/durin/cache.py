@@ -56,9 +56,12 @@ import zlib
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import router
 from django.db.migrations.recorder import MigrationRecorder
@@ -69,6 +72,7 @@ from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
+from . import async_redis
 from .constants import CACHE_KEY_PREFIX
 from .models import AuthToken, Client
 from .settings import durin_settings
@@ -111,6 +115,32 @@ def get_many(cache: BaseCache, keys: list[str]) -> dict[str, Any]:
     made = [cache.make_key(key) for key in keys]
     loads = cache._cache._serializer.loads
     return {key: loads(value) for key, value in zip(keys, reader.mget(made)) if value is not None}
+
+
+#: Backends that keep entries in the process: asking them never waits, so the event loop may.
+_IN_PROCESS = (LocMemCache, DummyCache)
+
+
+async def aget_many(cache: BaseCache, keys: list[str]) -> dict[str, Any]:
+    """``get_many(cache, keys)`` for async callers, one round trip.
+
+    Django's async cache API runs each sync call in a thread (and ``aget_many`` one per
+    key) unless the backend brings its own. So: a backend that keeps entries in the
+    process is asked directly; Django's ``RedisCache`` through a redis.asyncio client over
+    the same server, options, keys and serializer (``durin.async_redis``); a backend with
+    its own ``aget_many`` through it; any other in one thread hop.
+    """
+    if type(cache) in _IN_PROCESS:
+        return cache.get_many(keys)
+    reader = async_redis.reader(cache)
+    if reader is not None:
+        made = [cache.make_key(key) for key in keys]
+        loads = cache._cache._serializer.loads
+        values = await reader.mget(made)
+        return {key: loads(value) for key, value in zip(keys, values) if value is not None}
+    if type(cache).aget_many is not BaseCache.aget_many:
+        return await cache.aget_many(keys)
+    return await sync_to_async(get_many)(cache, keys)
 
 
 @functools.cache
@@ -375,6 +405,11 @@ def _first_generation(cache: BaseCache) -> str | None:
     return generation if cache.add(generation_key(), generation, None) else None
 
 
+async def _afirst_generation(cache: BaseCache) -> str | None:
+    generation = uuid.uuid4().hex
+    return generation if await cache.aadd(generation_key(), generation, None) else None
+
+
 class WriteCheck:
     """When this process next proves that the cache takes writes.
 
@@ -394,6 +429,15 @@ class WriteCheck:
         interval = durin_settings.CACHE_WRITE_CHECK_INTERVAL
         cls.next_at = now + interval
         cache.set(probe_key(), uuid.uuid4().hex, interval * 2)
+
+    @classmethod
+    async def aprove(cls, cache: BaseCache) -> None:
+        now = _clock()
+        if now < cls.next_at or Outage.failing:
+            return
+        interval = durin_settings.CACHE_WRITE_CHECK_INTERVAL
+        cls.next_at = now + interval
+        await cache.aset(probe_key(), uuid.uuid4().hex, interval * 2)
 
 
 def read(digest: str) -> tuple[AuthToken | None, str | None]:
@@ -424,6 +468,36 @@ def read(digest: str) -> tuple[AuthToken | None, str | None]:
             if generation is None:
                 return None, _first_generation(cache)
     except Exception as exc:  # Any cache failure: the database is the source of truth.
+        Outage.failed(exc)
+        return None, None
+    entry = found.get(key)
+    if entry is None:
+        return None, generation
+    return _unpack(entry, generation), None
+
+
+async def aread(digest: str) -> tuple[AuthToken | None, str | None]:
+    """``read`` for async callers, with the same answers: the cache is asked without a
+    thread hop where it can be (``aget_many``); the rarer writes (the write check, a first
+    generation, the end of an outage) go through Django's async cache API."""
+    if not namespaces.cache_info().currsize:
+        await sync_to_async(namespaces)()  # its first call per process reads the database
+    key, generation_at = cache_key(digest), generation_key()
+    failing = Outage.failing  # read before the cache: see read()
+    try:
+        cache = backend()
+        found = await aget_many(cache, [key, generation_at])
+        await WriteCheck.aprove(cache)
+        if failing or Outage.failing:
+            generation = await sync_to_async(Outage.answered)()
+            if generation is None:
+                return None, None
+            found[key] = await cache.aget(key)  # after the owed markers: see read()
+        else:
+            generation = found.get(generation_at)
+            if generation is None:
+                return None, await _afirst_generation(cache)
+    except Exception as exc:
         Outage.failed(exc)
         return None, None
     entry = found.get(key)

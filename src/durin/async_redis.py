@@ -1,0 +1,76 @@
+"""redis.asyncio clients for Django's ``RedisCache``, so that an async cache hit never leaves
+the event loop.
+
+Django's ``RedisCache`` has no async methods of its own: its ``aget_many`` runs a sync
+``get`` in a thread once per key. The same read through redis.asyncio is one round trip on
+the loop itself. A redis.asyncio connection belongs to the loop that opened it, so clients
+are kept per loop: an ASGI server runs one loop per process and keeps its client; an async
+view under WSGI runs in a loop of its own per request, and a closed loop's clients are
+dropped when the next loop asks for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+from django.core.cache import BaseCache
+from django.core.cache.backends.redis import RedisCache
+
+#: id(loop) -> (the loop, weakly; its clients by cache configuration, ``None`` for one that
+#: redis.asyncio cannot open with the same options).
+_by_loop: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop], dict[str, Any]]] = {}
+
+
+def reader(cache: BaseCache) -> Any | None:
+    """A redis.asyncio client reading what ``cache`` holds, or ``None`` to ask it otherwise.
+
+    Only for Django's own ``RedisCache`` with one server, its default connection pool and
+    parser (a custom one has no async counterpart to take its place), inside a running loop.
+    """
+    if type(cache) is not RedisCache:
+        return None
+    client = cache._cache
+    if len(client._servers) != 1 or client._pool_class is not client._lib.ConnectionPool:
+        return None
+    options = dict(client._pool_options)
+    if options.pop("parser_class") is not client._lib.connection.DefaultParser:
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    configuration = repr((client._servers[0], sorted(options.items())))
+    clients = _clients_of(loop)
+    try:
+        return clients[configuration]
+    except KeyError:
+        clients[configuration] = _opened(client._servers[0], options)
+        return clients[configuration]
+
+
+def _opened(url: str, options: dict[str, Any]) -> Any | None:
+    import redis.asyncio
+
+    try:
+        return redis.asyncio.Redis(
+            connection_pool=redis.asyncio.ConnectionPool.from_url(url, **options)
+        )
+    except TypeError:  # an option only the sync client knows
+        return None
+
+
+def _clients_of(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
+    held = _by_loop.get(id(loop))
+    if held is None or held[0]() is not loop:
+        _forget_closed_loops()
+        held = _by_loop[id(loop)] = (weakref.ref(loop), {})
+    return held[1]
+
+
+def _forget_closed_loops() -> None:
+    for key, (ref, _) in list(_by_loop.items()):
+        loop = ref()
+        if loop is None or loop.is_closed():
+            _by_loop.pop(key, None)
