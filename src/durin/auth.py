@@ -293,8 +293,9 @@ class CachedTokenAuthentication(TokenAuthentication):
         thread, in one hop, with the generation this read found."""
         if isinstance(token, bytes):
             token = token.decode("utf-8")
-        if not _hooks_are_durins(cls) or not crypto.has_valid_checksum(token):
-            # A project's own hooks may query; deciding on a 1.x-shaped token may too.
+        issued = len(token) <= MAX_TOKEN_LENGTH and crypto.has_valid_checksum(token)
+        if not issued or not _hooks_are_durins(cls):
+            # Deciding on a 1.x-shaped token may query; so may a project's own hooks.
             return await sync_to_async(cls.authenticate_credentials)(token)
         digest = crypto.digest(token)
         cached, generation = await cache.aread(digest)
