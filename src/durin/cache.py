@@ -466,7 +466,10 @@ def read(digest: str) -> tuple[AuthToken | None, str | None]:
         else:
             generation = found.get(generation_at)
             if generation is None:
-                return None, _first_generation(cache)
+                # A new, flushed or evicted generation. A marker (or an entry) still there
+                # says the cache knows of this token: the primary must answer, not a replica.
+                started = _first_generation(cache)
+                return None, (None if key in found else started)
     except Exception as exc:  # Any cache failure: the database is the source of truth.
         Outage.failed(exc)
         return None, None
@@ -496,7 +499,8 @@ async def aread(digest: str) -> tuple[AuthToken | None, str | None]:
         else:
             generation = found.get(generation_at)
             if generation is None:
-                return None, await _afirst_generation(cache)
+                started = await _afirst_generation(cache)  # see read()
+                return None, (None if key in found else started)
     except Exception as exc:
         Outage.failed(exc)
         return None, None
