@@ -493,3 +493,44 @@ def test_a_redis_cache_without_an_async_counterpart_is_asked_in_a_hop(
         assert asynchronously(CachedTokenAuthentication, token.token) == valid
     assert hops == [token_cache.get_many]  # the read, in one hop
     assert not token_cache.Outage.failing
+
+
+@needs_redis_server
+def test_an_option_only_the_sync_client_knows_is_asked_in_a_hop_not_an_outage(
+    private_redis, settings, monkeypatch, token, user, hops, caplog
+):
+    """redis.asyncio takes any option into its pool and refuses one it does not know only
+    when it connects. Such a cache must be read in a hop, as the sync client reads it: not
+    turned into an outage that sends every async request to the database (and draws a new
+    generation, distrusting every entry, each time a sync request ends it)."""
+    as_a_fresh_process(monkeypatch)
+    monkeypatch.setattr(token_cache, "_clock", Clock())
+    sync_only = {"command_packer": None}  # redis-py's sync connections alone take it
+    settings.CACHES = {**settings.CACHES, "own": redis_cache(private_redis.port, **sync_only)}
+    settings.REST_DURIN = {"TOKEN_CACHE_ALIAS": "own"}
+    caches["own"].clear()
+
+    async def reader() -> Any:
+        return async_redis.reader(caches["own"])
+
+    assert asyncio.run(reader()) is None
+    valid = ("ok", user.pk, token.pk, "web")
+    with caplog.at_level(logging.WARNING, logger="durin"):
+        assert asynchronously(CachedTokenAuthentication, token.token) == valid
+        hops.clear()
+        with no_queries():
+            assert asynchronously(CachedTokenAuthentication, token.token) == valid
+    assert hops == [token_cache.get_many]
+    assert [record for record in caplog.records if record.name == "durin"] == []
+    assert not token_cache.Outage.failing
+
+
+def test_a_tls_option_only_the_sync_client_knows_gets_no_async_client():
+    """OCSP checks exist in redis-py's sync TLS connections only (no server needed to see it:
+    making the client connects nowhere)."""
+
+    async def reader() -> Any:
+        cache = a_redis_cache("rediss://127.0.0.1:6380/0", ssl_validate_ocsp=False)
+        return async_redis.reader(cache)
+
+    assert asyncio.run(reader()) is None
