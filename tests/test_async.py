@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import redis
 import time_machine
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.db.migrations.recorder import MigrationRecorder
 from django.urls import reverse
@@ -33,6 +33,7 @@ from durin.models import AuthToken
 from durin.signals import token_expired, token_revoked
 
 from .conftest import PASSWORD, BrokenCache, Received, auth_header, free_port, no_queries
+from .thread_hops import counted_hops  # noqa: F401 (the fixture `hops`)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,20 +66,6 @@ def as_a_fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(token_cache.Outage, "failing", False)
     monkeypatch.setattr(token_cache.Outage, "owed", set())
     monkeypatch.setattr(token_cache.WriteCheck, "next_at", -float("inf"))
-
-
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Each function run through ``sync_to_async`` (a hop to a thread) while the test runs."""
-    calls: list[Any] = []
-    original = SyncToAsync.__call__
-
-    def counted(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
-        calls.append(self.func)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SyncToAsync, "__call__", counted)
-    return calls
 
 
 # --- The same answers as the sync method ---------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from asgiref.sync import SyncToAsync, iscoroutinefunction
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings as django_settings
 from django.test import Client as BrowserClient
 from django.urls import reverse
@@ -28,6 +28,7 @@ from durin.signals import token_expired
 
 from . import plain_views
 from .conftest import Received, auth_header, no_queries
+from .thread_hops import counted_hops  # noqa: F401 (the fixture `hops`)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.async_urls")]
 
@@ -215,23 +216,6 @@ def test_the_decorator_with_empty_parentheses(token, rf):
 
 
 # --- What runs where -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Each function run through ``sync_to_async`` (a hop to a thread); the write check is
-    made due on the first request and not again (see tests/test_ninja.py)."""
-    calls: list[Any] = []
-    original = SyncToAsync.__call__
-
-    def counted(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
-        calls.append(self.func)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SyncToAsync, "__call__", counted)
-    monkeypatch.setattr(token_cache, "_clock", lambda: 0.0)
-    monkeypatch.setattr(token_cache.WriteCheck, "next_at", -float("inf"))
-    return calls
 
 
 def test_an_async_cached_hit_makes_no_thread_hop(api, token, hops):

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from asgiref.sync import SyncToAsync
 from django.contrib.auth import get_user_model
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client as BrowserClient
@@ -27,6 +26,7 @@ from durin.models import AuthToken
 from durin.signals import token_expired, token_revoked
 
 from .conftest import PASSWORD, Received, auth_header, no_queries
+from .thread_hops import counted_hops  # noqa: F401 (the fixture `hops`)
 
 pytest.importorskip("ninja", reason="django-ninja (the ninja extra) is not installed")
 
@@ -75,26 +75,6 @@ def refused(response: Any, message: str, mode: str, challenge: str | None = None
         )
     else:
         assert response["WWW-Authenticate"] == challenge
-
-
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Each function run through ``sync_to_async`` (a hop to a thread) while the test runs.
-
-    The token cache's write check (once per interval) is made due on the first request and
-    not again, so that it cannot land on a request that is meant to make no hop.
-    """
-    calls: list[Any] = []
-    original = SyncToAsync.__call__
-
-    def counted(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
-        calls.append(self.func)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SyncToAsync, "__call__", counted)
-    monkeypatch.setattr(token_cache, "_clock", lambda: 0.0)
-    monkeypatch.setattr(token_cache.WriteCheck, "next_at", -float("inf"))
-    return calls
 
 
 # --- A valid token ---------------------------------------------------------------------------
