@@ -54,11 +54,13 @@ def _opened(url: str, options: dict[str, Any]) -> Any | None:
     import redis.asyncio
 
     try:
-        return redis.asyncio.Redis(
-            connection_pool=redis.asyncio.ConnectionPool.from_url(url, **options)
-        )
-    except TypeError:  # an option only the sync client knows
+        pool = redis.asyncio.ConnectionPool.from_url(url, **options)
+        # The pool takes any option; a connection refuses one only the sync client knows
+        # (its OCSP checks, a command packer). Made here, connecting nowhere, it tells.
+        pool.connection_class(**pool.connection_kwargs)
+    except TypeError:
         return None
+    return redis.asyncio.Redis(connection_pool=pool)
 
 
 def _clients_of(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
