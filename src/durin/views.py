@@ -424,8 +424,8 @@ class TokenSessionsViewSet(
     pagination_class = None
 
     def get_queryset(self) -> Any:
-        # On the primary, as every read that revokes: a replica lags behind the session
-        # just started (listed at once, or ended) and one just ended (listed still).
+        # On the primary, as every read that revokes: a lagging replica would neither list
+        # nor let end a session started a moment ago, and would still list one just ended.
         sessions = (
             AuthToken.objects.on_primary()
             .live()
