@@ -46,6 +46,12 @@ SCALE_COLUMNS = {"user_50_tokens": ("user holds 50 tokens", "50"),
                  "rotated_50": ("rotated 50 times, 100,000 replaced", "rotated")}  # fmt: skip
 #: A change smaller than this is flat even when the control worker agreed more closely.
 FLAT = 0.05
+#: The scale phase's read-replica states (CONTRACT §11): not flatness targets, the cost of
+#: durin's fallback to the primary; shown in a table of their own.
+REPLICA_STATES = {
+    "replica_hit": "the replica holds the token",
+    "replica_miss": "only the primary holds it (the fallback)",
+}
 
 
 def median_error(d: dict) -> float:
@@ -177,7 +183,8 @@ def cost_table(result: dict, labels: dict[str, str], db: str, cache: str) -> lis
 
 
 def scale_table(result: dict, labels: dict[str, str], db: str, cache: str) -> list[str]:
-    runs = [r for r in result["runs"] if (r["db"], r["cache"]) == (db, cache) and "scale" in r]
+    runs = [r for r in result["runs"] if (r["db"], r["cache"]) == (db, cache)
+            and any(state in r.get("scale", {}) for state in SCALE_STATES)]  # fmt: skip
     if not runs:
         return []
     s = runs[0]["scale"]
@@ -200,6 +207,42 @@ def scale_table(result: dict, labels: dict[str, str], db: str, cache: str) -> li
         queries = ", ".join(f"{s[state]['queries']:g}" if state in s else "n/a"
                             for state in SCALE_STATES)  # fmt: skip
         lines.append(f"| {_label(labels, r['contender'])} | {s['base_cost_us']:.0f} | "
+                     + " | ".join(cells) + f" | {queries} |")  # fmt: skip
+    return lines + [""]
+
+
+def _added(change: dict, base_cost: float) -> str:
+    """A change as a percentage of the base cost, in µs, with two standard errors."""
+    return (f"{_iqr(change, percent=True)}; {change['median'] * base_cost:+.0f} µs "
+            f"± {2 * median_error(change) * base_cost:.0f}")  # fmt: skip
+
+
+def replica_table(result: dict, labels: dict[str, str], db: str, cache: str) -> list[str]:
+    """Reads routed to a read replica, against the same class with no router."""
+    runs = [r for r in result["runs"] if (r["db"], r["cache"]) == (db, cache)
+            and any(state in r.get("scale", {}) for state in REPLICA_STATES)]  # fmt: skip
+    if not runs:
+        return []
+    columns = " | ".join(f"{what}: change, µs ± 2 SE" for what in REPLICA_STATES.values())
+    lines = [
+        (
+            "Read replica: reads routed to a second database (as a router would send them to a "
+            "replica) against the same class with no router, measured side by side in the "
+            "scale phase (rounds paired and change taken as in the scale table; ± two standard "
+            "errors of the median change). The control is a second worker with no router."
+        ),
+        "",
+        f"| contender | cost µs, no router | control | {columns} | SQL / req (hit, miss) |",
+        "| --- | ---: | ---: | " + "--- | " * len(REPLICA_STATES) + "---: |",
+    ]
+    for r in runs:
+        s, base = r["scale"], r["scale"]["base_cost_us"]
+        cells = [_added(s[state]["change"], base) if state in s else "n/a"
+                 for state in REPLICA_STATES]  # fmt: skip
+        queries = ", ".join(f"{s[state]['queries']:g}" if state in s else "n/a"
+                            for state in REPLICA_STATES)  # fmt: skip
+        lines.append(f"| {_label(labels, r['contender'])} | {base:.0f} "
+                     f"| {_iqr(s['control']['change'], percent=True)} | "
                      + " | ".join(cells) + f" | {queries} |")  # fmt: skip
     return lines + [""]
 
@@ -379,6 +422,7 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
         lines += main_table(result, labels, db, cache)
         lines += cost_table(result, labels, db, cache)
         lines += scale_table(result, labels, db, cache)
+        lines += replica_table(result, labels, db, cache)
         lines += [f"Targets ({NAMES[db]}, {NAMES[cache]}):", ""]
         lines += targets_table(result, labels, db, cache)
     lines += variants_table(result, labels)
@@ -459,7 +503,7 @@ def compare(first: dict, second: dict, labels: dict[str, str]) -> str:
     lines.append(
         line("HTTP requests/s", moved(lambda r: (r.get("http") or {}).get("requests_per_s")))
     )
-    for state in SCALE_STATES:
+    for state in {**SCALE_STATES, **REPLICA_STATES}:
         diffs = []
         for r in second["runs"]:
             other = _find(first["runs"], *_key(r))
@@ -468,7 +512,7 @@ def compare(first: dict, second: dict, labels: dict[str, str]) -> str:
                 diffs.append(abs(b["change"]["median"] - a["change"]["median"]))
         if diffs:
             lines.append(
-                f"- change with {SCALE_STATES[state]}: moved by "
+                f"- change with {SCALE_STATES.get(state) or REPLICA_STATES[state]}: moved by "
                 f"{statistics.median(diffs):.1%} (median), {max(diffs):.1%} at most"
             )
     pairings = dict.fromkeys((r["db"], r["cache"]) for r in first["runs"] + second["runs"])

@@ -85,6 +85,11 @@ ROUNDS, PER_ROUND, WARMUP = 41, 60, 300
 SCALE_ROUNDS, SCALE_PER_ROUND = 101, 30
 #: Rotations of the measured session in the scale phase's ``rotated_50`` state.
 ROTATIONS = 50
+#: Contenders measured with reads routed to a replica (the scale phase's replica states):
+#: durin's TokenAuthentication; a cached hit reads no database, and a miss is that lookup.
+REPLICA_CONTENDERS = ("durin",)
+#: Every state of the scale phase beyond ``base`` and ``control`` (``--scale-states``).
+SCALE_STATES = ("user_50_tokens", "table_100k", "rotated_50", "replica_hit", "replica_miss")
 WRK_REPS, WRK_SECONDS = 3, 2
 
 
@@ -237,7 +242,7 @@ def measure_http(workers: list[Worker], where: str) -> None:
         }
 
 
-def scale(pythons: dict[str, Path], run: dict, rounds: int) -> dict:
+def scale(pythons: dict[str, Path], run: dict, rounds: int, wanted: tuple[str, ...]) -> dict:
     """Is the cost flat as the table and the user's tokens grow? Paired workers, one phase.
 
     A worker's state cannot be switched back and forth between rounds, so each state
@@ -246,7 +251,10 @@ def scale(pythons: dict[str, Path], run: dict, rounds: int) -> dict:
     identical workers differ in this phase, i.e. the noise), ``user_50_tokens`` (the
     user holds 50), ``table_100k`` (100,000 other users' tokens in the table) and, for a
     package that rotates tokens, ``rotated_50`` (the token's session rotated 50 times, and
-    100,000 replaced tokens kept in all: the current token's lookup must not pay for them).
+    100,000 replaced tokens kept in all: the current token's lookup must not pay for them)
+    and, for ``REPLICA_CONTENDERS``, reads routed to a read replica that holds the token
+    (``replica_hit``: one query, on the replica) or lacks it (``replica_miss``: the replica,
+    then the primary). Only the ``wanted`` states run.
 
     The change of the cost is, round by round, (state − base) ÷ base's median cost over
     the floor: a paired difference, so the floor's own noise stays out of it.
@@ -259,6 +267,9 @@ def scale(pythons: dict[str, Path], run: dict, rounds: int) -> dict:
         states["table_100k"] = "fill"
     if run.get("rotates"):
         states["rotated_50"] = f"rotate {ROTATIONS}"
+    if contender in REPLICA_CONTENDERS:
+        states.update(replica_hit="replica hit", replica_miss="replica miss")
+    states = {name: setup for name, setup in states.items() if setup is None or name in wanted}
     log(f"{db} + {cache}: scale of {contender} ({', '.join(states)})")
     python = pythons[CONTENDERS[contender][0]]
     workers = [Worker(pythons["drf"], "floor", db, cache)]
@@ -339,6 +350,9 @@ def main() -> None:
         f"(default: {' '.join(SCALE_DEFAULT)})",
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the scale phase")
+    parser.add_argument("--scale-states", nargs="+", metavar="STATE", choices=SCALE_STATES,
+                        help="states of the scale phase besides the one-token base and its "
+                        f"control (default: all of {' '.join(SCALE_STATES)})")  # fmt: skip
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn + wrk")
     parser.add_argument("--no-noise-pass", action="store_true", help="skip the second pass")
     parser.add_argument("--noise-http", action="store_true",
@@ -365,9 +379,15 @@ def main() -> None:
         if (
             run["contender"] in scaled
             and (run["db"], run["cache"]) in SCALE_PAIRINGS
-            and (run["per_user"] or run["has_table"] or run["rotates"])
+            and (
+                run["per_user"]
+                or run["has_table"]
+                or run["rotates"]
+                or run["contender"] in REPLICA_CONTENDERS
+            )
         ):
-            run["scale"] = scale(pythons, run, options.scale_rounds)
+            states = tuple(options.scale_states or SCALE_STATES)
+            run["scale"] = scale(pythons, run, options.scale_rounds, states)
     if not options.no_noise_pass:  # in process: HTTP's own noise shows in its interleaved runs
         http = options.noise_http and not options.no_http
         for db, cache in pairings:

@@ -7,7 +7,8 @@ lines on stdout. Modes:
   ``run.py``'s commands: SQL queries per request, a round of in-process requests
   (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it),
   HTTP through gunicorn + wrk, 50 tokens for the user, 100,000 tokens in the table,
-  the token's session rotated 50 times among 100,000 replaced tokens (``rotate``), what
+  the token's session rotated 50 times among 100,000 replaced tokens (``rotate``), reads
+  routed to a read replica that holds the token or lacks it (``replica hit|miss``), what
   PostgreSQL has prepared on this connection (``pginfo``).
 - ``cachefloor CACHE``: one bare cache GET of a small value, what a cache hit cannot beat.
 - ``purge``: ``manage.py purge_expired_tokens`` on 1,000,000 expired durin tokens (PostgreSQL).
@@ -45,6 +46,8 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 ROUNDS, WARMUP = 7, 300
 FILL = 100_000
+#: The database aliases whose queries ``count_queries`` counts (``replica`` adds one).
+COUNTED = ["default"]
 
 
 def configure(contender: str, db: str, cache: str) -> dict[str, str]:
@@ -52,13 +55,15 @@ def configure(contender: str, db: str, cache: str) -> dict[str, str]:
     name = f"bench_{contender}_{os.getpid()}"
     if db == "postgres":
         recreate_pg(name)
+        replica = f"{name}_replica"  # created by ``replicate``, if asked
     else:
         WORK.mkdir(parents=True, exist_ok=True)
-        name = str(WORK / f"{name}.sqlite3")
+        name, replica = str(WORK / f"{name}.sqlite3"), str(WORK / f"{name}_replica.sqlite3")
     env = {
         "DJANGO_SETTINGS_MODULE": f"benchproject.settings.{contender}",
         "BENCH_DB": db,
         "BENCH_DB_NAME": name,
+        "BENCH_REPLICA_NAME": replica,
         "BENCH_CACHE": cache,
         "BENCH_CACHE_PREFIX": f"durin-bench-{os.getpid()}-{time.time_ns()}",
     }
@@ -85,10 +90,12 @@ def drop(env: dict[str, str]) -> None:
     connections.close_all()
     for conn in connections.all():
         getattr(conn, "close_pool", lambda: None)()  # Django's pool keeps its own connections
-    if env["BENCH_DB"] == "postgres":
-        recreate_pg(env["BENCH_DB_NAME"], drop_only=True)
-    else:
-        Path(env["BENCH_DB_NAME"]).unlink(missing_ok=True)
+    names = [env["BENCH_DB_NAME"], env.get("BENCH_REPLICA_NAME")]
+    for name in filter(None, names):
+        if env["BENCH_DB"] == "postgres":
+            recreate_pg(name, drop_only=True)
+        else:
+            Path(name).unlink(missing_ok=True)
 
 
 def migrate() -> None:
@@ -144,15 +151,21 @@ def count_queries(call: Caller, requests: int = 50) -> dict:
     The usual count (the mode) is the per-request figure; a write made once a
     minute (durin's ``last_used``) shows up only in ``max``.
     """
-    from django.db import connection
+    from contextlib import ExitStack
+
+    from django.db import connections
     from django.test.utils import CaptureQueriesContext
 
     counts, statements = [], set()
     for _ in range(requests):
-        with CaptureQueriesContext(connection) as ctx:
+        with ExitStack() as stack:
+            captured = [
+                stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in COUNTED
+            ]
             call()
-        counts.append(len(ctx.captured_queries))
-        statements.update(q["sql"][:200] for q in ctx.captured_queries)
+        queries = [q for ctx in captured for q in ctx.captured_queries]
+        counts.append(len(queries))
+        statements.update(q["sql"][:200] for q in queries)
     return {
         "per_request": statistics.mode(counts),
         "max": max(counts),
@@ -239,6 +252,7 @@ def serve(contender: str, db: str, cache: str) -> None:
     from django.contrib.auth import get_user_model
 
     server = remove = None
+    catch_up = lambda: None  # noqa: E731  (replaced by ``replica``)
     try:
         adapter = CONTENDERS[contender]()
         migrate()
@@ -259,6 +273,7 @@ def serve(contender: str, db: str, cache: str) -> None:
         for line in sys.stdin:
             command, *args = line.split()
             if command == "round":
+                catch_up()
                 reply({"us": one_round(call, int(args[0]))})
             elif command == "queries":
                 reply(count_queries(call))
@@ -293,6 +308,11 @@ def serve(contender: str, db: str, cache: str) -> None:
                 analyze()
                 call()  # the cached class: the new token's first request fills the cache
                 reply({"seconds": round(time.monotonic() - started, 1), "history": history})
+            elif command == "replica":
+                started = time.monotonic()
+                catch_up = replicate(env, holds_token=args[0] == "hit")
+                call()  # the lookup compiled on the replica's connection
+                reply({"seconds": round(time.monotonic() - started, 1)})
             elif command == "pginfo":
                 reply(pg_info(call))
             elif command == "quit":
@@ -302,6 +322,46 @@ def serve(contender: str, db: str, cache: str) -> None:
             server.stop()
         drop(env)
     reply({"bye": True})
+
+
+def replicate(env: dict[str, str], holds_token: bool):
+    """Route every read to a read replica (the settings' ``replica`` alias: a second database on
+    the same server, or a second SQLite file) holding the users and clients of now and, if
+    ``holds_token``, the tokens; writes stay on the primary. A token the replica lacks is read
+    there, then once more on the primary (durin's fallback for a token issued a moment ago).
+
+    Returns what brings the replica's tokens up to date, called before each round: a real
+    replica applies the primary's once-a-minute ``last_used`` write within its lag, while a
+    copy that never did would find the use due on every request (an UPDATE each time).
+    """
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connections
+    from django.test.utils import override_settings
+
+    from durin.models import AuthToken, Client
+
+    if env["BENCH_DB"] == "postgres":
+        recreate_pg(env["BENCH_REPLICA_NAME"])
+    call_command("migrate", database="replica", verbosity=0, interactive=False)
+    for model in [get_user_model(), Client]:
+        model._base_manager.using("replica").bulk_create(model._base_manager.using("default"))
+
+    replica = connections["replica"]
+    table = replica.ops.quote_name(AuthToken._meta.db_table)
+
+    def catch_up() -> None:  # in SQL: a deletion through the ORM would send durin's signals
+        with replica.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table}")
+        tokens = AuthToken._base_manager
+        tokens.using("replica").bulk_create(tokens.using("default"))
+
+    if holds_token:
+        catch_up()
+    # As a project's settings would say; enabled for good (the worker never turns it off).
+    override_settings(DATABASE_ROUTERS=["benchproject.routers.ReadsFromReplica"]).enable()
+    COUNTED.append("replica")
+    return catch_up if holds_token else lambda: None
 
 
 def analyze() -> None:

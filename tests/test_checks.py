@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import include, path
 
-from durin.auth import CachedTokenAuthentication
+from durin.auth import CachedTokenAuthentication, TokenAuthentication
 from durin.checks import check_api_access_client, check_token_lifetimes
 from durin.models import Client
 
@@ -376,3 +377,88 @@ def test_e009_user_serializer_that_cannot_serve(value, words):
 )
 def test_e009_accepts_a_serializer(value):
     assert check(REST_DURIN={"USER_SERIALIZER": value}) == []
+
+
+class ReadsFromAReplica:
+    """Django's primary/replica routing: reads from the replica, writes to the primary."""
+
+    def db_for_read(self, model, **hints):
+        return "replica"
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+
+class ReadsDurinFromThePrimary(ReadsFromAReplica):
+    def db_for_read(self, model, **hints):
+        return None if model._meta.app_label == "durin" else "replica"
+
+
+class PrimaryNowAndThen(ReadsFromAReplica):
+    """Picks a database per read, the primary among them (as a random choice would)."""
+
+    answers = itertools.cycle(["default", "default", "replica"])
+
+    def db_for_read(self, model, **hints):
+        return next(self.answers)
+
+
+REPLICA_ROUTER = [f"{__name__}.ReadsFromAReplica"]
+
+
+class MyTokenAuthentication(TokenAuthentication):
+    pass
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        ["durin.auth.TokenAuthentication"],
+        [f"{__name__}.MyTokenAuthentication"],
+        [MyTokenAuthentication],
+        ["durin.auth.CachedTokenAuthentication", "durin.auth.TokenAuthentication"],
+    ],
+)
+def test_e011_the_plain_class_reading_tokens_from_a_replica(classes):
+    """It trusts the replica's answer: a revoked token is accepted while the replica lags
+    (tests/test_replicas.py shows it)."""
+    rest_framework = {"DEFAULT_AUTHENTICATION_CLASSES": classes}
+    found = check(REST_FRAMEWORK=rest_framework, CACHES=REDIS, DATABASE_ROUTERS=REPLICA_ROUTER)
+    assert "durin.E011" in found
+
+
+def test_e011_says_where_tokens_are_read_and_what_to_do():
+    with override_settings(DATABASE_ROUTERS=REPLICA_ROUTER, ROOT_URLCONF=__name__):
+        (message,) = run_durin_checks()
+    assert message.id == "durin.E011"
+    assert "from 'replica'" in message.msg and "on 'default'" in message.msg
+    assert "CachedTokenAuthentication" in message.hint
+
+
+def test_e011_counts_a_plain_class_set_on_a_view():
+    """tests.urls sets each class on a view of its own."""
+    overrides = {"REST_FRAMEWORK": CACHED_DEFAULT, "CACHES": REDIS}
+    assert check(ROOT_URLCONF="tests.urls", **overrides) == []
+    assert check(ROOT_URLCONF="tests.urls", DATABASE_ROUTERS=REPLICA_ROUTER, **overrides) == [
+        "durin.E011"
+    ]
+
+
+@pytest.mark.parametrize("auth_class", [CachedTokenAuthentication, MyCachedAuthentication])
+def test_e011_leaves_the_cached_class_alone(auth_class):
+    """A revocation's stale marker sends the revoked token's lookup to the primary."""
+    rest_framework = {"DEFAULT_AUTHENTICATION_CLASSES": [auth_class]}
+    assert check(REST_FRAMEWORK=rest_framework, CACHES=REDIS, DATABASE_ROUTERS=REPLICA_ROUTER) == []
+
+
+def test_e011_leaves_reads_of_durins_models_on_the_primary_alone():
+    assert check(DATABASE_ROUTERS=[f"{__name__}.ReadsDurinFromThePrimary"]) == []
+    assert check() == []  # no router at all
+
+
+def test_e011_asks_a_router_that_picks_per_read_more_than_once():
+    assert check(DATABASE_ROUTERS=[f"{__name__}.PrimaryNowAndThen"]) == ["durin.E011"]
+
+
+def test_e011_never_waits_for_deploy():
+    assert check(deploy=True, DATABASE_ROUTERS=REPLICA_ROUTER) == ["durin.E011"]

@@ -282,18 +282,19 @@ class AuthTokenAdmin(admin.ModelAdmin):
             "error_messages": {"invalid_choice": NO_SUCH_USERNAME},
         }
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuthToken]:
+        """Read on the primary, as every read that revokes: a token issued a moment ago can
+        be deleted at once, and one just revoked is no longer listed."""
+        return super().get_queryset(request).on_primary()  # type: ignore[attr-defined]
+
     def has_change_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: AuthToken, form: Any, change: bool) -> None:
         if obj.user.pk != request.user.pk and not _is_superuser(request.user):
             raise PermissionDenied(ONLY_SUPERUSERS)  # the form refuses it first
-        sessions = {
-            token.pk: token
-            for token in AuthToken.objects.live(timezone.now()).filter(
-                user=obj.user, client=obj.client
-            )
-        }
+        live = AuthToken.objects.on_primary().live(timezone.now())
+        sessions = {token.pk: token for token in live.filter(user=obj.user, client=obj.client)}
         with _session_limit_revocations() as revoked:
             # No request: the admin's address and browser are not the user's session metadata.
             issued = services.issue_token(

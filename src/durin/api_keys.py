@@ -180,7 +180,9 @@ class _KeysView(OwnTransactions, TokenRequiredView):
         return permissions
 
     def keys(self) -> Any:
-        return AuthToken.objects.live().filter(user=self.request.user, client=self.client)
+        # On the primary: a key created a moment ago is listed and deleted at once.
+        keys = AuthToken.objects.on_primary().live()
+        return keys.filter(user=self.request.user, client=self.client)
 
     def key_id(self) -> int:
         """The id in the URL; anything that cannot be a key's id is the same 404."""

@@ -10,6 +10,8 @@ E007  LOGIN_THROTTLE_CACHE names a cache that cannot keep shared, atomic counts.
 E008  CachedTokenAuthentication on a Redis cache whose reads may come from a replica.
 E009  USER_SERIALIZER does not import, or does not name a serializer class.
 E010  A SCOPES name is not an RFC 6749 scope-token (it would break the 403 challenge).
+E011  TokenAuthentication with a router that reads tokens from a replica (a lagging one
+      accepts revoked tokens).
 W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
 W003  CachedTokenAuthentication on a cache that other processes cannot see (deploy only).
@@ -171,6 +173,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if "TOKEN_CACHE_ALIAS" not in wrong:
         messages += _check_cache()
     messages += _check_auth_classes()
+    messages += _check_replica_reads()
     if "USER_SERIALIZER" not in wrong:
         messages += _check_user_serializer()
     if "SCOPES" not in wrong:
@@ -426,8 +429,14 @@ def _default_auth_classes_imported() -> list[Any]:
 
 
 def _view_auth_classes() -> list[Any]:
-    """The authentication classes of every DRF view the URLconf reaches."""
+    """The authentication classes set on every DRF view the URLconf reaches.
+
+    A view that sets none has DRF's defaults as they were when ``APIView`` was imported
+    (the same as the settings', except under ``override_settings``): those are read from
+    the settings instead.
+    """
     from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.views import APIView
 
     def walk(patterns: Iterable[Any]) -> Iterable[Any]:
         for pattern in patterns:
@@ -435,7 +444,9 @@ def _view_auth_classes() -> list[Any]:
                 yield from walk(pattern.url_patterns)
             elif isinstance(pattern, URLPattern):
                 view = getattr(pattern.callback, "cls", None)  # DRF views and viewsets
-                yield from getattr(view, "authentication_classes", None) or ()
+                classes = getattr(view, "authentication_classes", None) or ()
+                if classes is not APIView.authentication_classes:
+                    yield from classes
 
     try:
         return list(walk(get_resolver().url_patterns))
@@ -461,6 +472,55 @@ def _check_auth_classes() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+#: How many times the router is asked where tokens are read: a router may pick a database at
+#: random for each read (Django's documentation shows one), the primary among them.
+ROUTER_SAMPLES = 10
+
+
+def _check_replica_reads() -> list[CheckMessage]:
+    """``durin.E011``: ``TokenAuthentication`` trusts whatever database it reads; with a
+    router sending token reads to a replica, a token revoked on the primary is accepted
+    there until the replica applies the revocation. ``CachedTokenAuthentication`` is not
+    concerned: a revocation's stale marker sends the token's lookup to the primary."""
+    from django.db import router
+
+    from .models import AuthToken
+
+    if not _plain_class_in_use():
+        return []
+    primary = router.db_for_write(AuthToken)
+    replicas = {router.db_for_read(AuthToken) for _ in range(ROUTER_SAMPLES)} - {primary}
+    if not replicas:
+        return []
+    names = ", ".join(repr(alias) for alias in sorted(replicas))
+    return [
+        Error(
+            f"TokenAuthentication reads tokens from {names} (DATABASE_ROUTERS' db_for_read) "
+            f"but revokes them on {primary!r}: a revoked token is accepted for as long as "
+            "the replica lags behind.",
+            hint="Use durin.auth.CachedTokenAuthentication, whose revocation markers send a "
+            "revoked token's lookup to the primary; or have the router read durin's models "
+            "(app label 'durin') from the primary. If that alias is the primary under "
+            "another name, silence durin.E011.",
+            id="durin.E011",
+        )
+    ]
+
+
+def _plain_class_in_use() -> bool:
+    """``TokenAuthentication`` (or a subclass that is not ``CachedTokenAuthentication``) is a
+    default class or set on a view."""
+    from .auth import CachedTokenAuthentication, TokenAuthentication
+
+    classes = [*_default_auth_classes_imported(), *_view_auth_classes()]
+    return any(
+        isinstance(c, type)
+        and issubclass(c, TokenAuthentication)
+        and not issubclass(c, CachedTokenAuthentication)
+        for c in classes
+    )
 
 
 def check_token_lifetimes(

@@ -4,11 +4,11 @@ a token)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, router
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -113,17 +113,34 @@ class Client(models.Model):
     def named(cls, name: str, using: str | None = None) -> Client:
         """The client with exactly this name, or ``Client.DoesNotExist``.
 
+        Read on the primary unless ``using`` says otherwise: tokens are issued and revoked
+        for the client found, so a replica's stale copy (a client deleted or renamed a
+        moment ago, or not there yet) must not decide.
+
         MySQL/MariaDB's default collations compare names case-insensitively and
         ignore trailing spaces, so ``web`` would answer to ``WEB``: the row found
         is compared again in Python.
         """
-        client = cls._default_manager.db_manager(using).get(name=name)
+        client = cls._default_manager.db_manager(using or router.db_for_write(cls)).get(name=name)
         if client.name != name:
             raise cls.DoesNotExist(f"No client named exactly {name!r}.")
         return client
 
 
-class AuthTokenQuerySet(models.QuerySet["AuthToken"]):
+_QuerySet = TypeVar("_QuerySet", bound="PrimaryQuerySet")
+
+
+class PrimaryQuerySet(models.QuerySet[Any]):
+    def on_primary(self: _QuerySet) -> _QuerySet:
+        """This query on the database the router writes the model to.
+
+        Whatever issues, revokes or counts tokens reads there: a read replica lags, so it
+        would miss a token issued a moment ago and still hold one just revoked.
+        """
+        return self.using(router.db_for_write(self.model))
+
+
+class AuthTokenQuerySet(PrimaryQuerySet):
     def live(self, now: datetime | None = None) -> AuthTokenQuerySet:
         return self.filter(expiry__gt=now or timezone.now())
 
@@ -238,6 +255,8 @@ class SupersededToken(models.Model):
     session = models.ForeignKey(AuthToken, on_delete=models.CASCADE, related_name="+")
     superseded_at = models.DateTimeField()
 
+    objects = PrimaryQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"Token replaced at {self.superseded_at:%Y-%m-%d %H:%M:%S}"
 
@@ -256,6 +275,8 @@ class LoginFailureCount(models.Model):
     key = models.CharField(max_length=DIGEST_LENGTH, primary_key=True)
     failures = models.PositiveIntegerField(default=0)
     window_end = models.DateTimeField(db_index=True)
+
+    objects = PrimaryQuerySet.as_manager()
 
     def __repr__(self) -> str:
         return f"<LoginFailureCount failures={self.failures} window_end={self.window_end}>"

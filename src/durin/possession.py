@@ -103,14 +103,19 @@ def revoke_by_possession(tokens: list[str], request: Any = None) -> int:
     revoked = 0
     # Twice: a rotation that commits between the first look at the rotation history and
     # the deletion moves a presented token into that history, where the second look finds
-    # it. A rotation after the deletion finds its session gone.
+    # it. A rotation after the deletion finds its session gone. Both are read on the primary:
+    # a replica may lack a token issued or rotated a moment ago.
     for _look in range(2):
         # Possession of any token of a rotated session is possession of the session.
         sessions = list(
-            SupersededToken.objects.filter(digest__in=digests).values_list("session_id", flat=True)
+            SupersededToken.objects.on_primary()
+            .filter(digest__in=digests)
+            .values_list("session_id", flat=True)
         )
-        held = AuthToken.objects.live(timezone.now()).filter(
-            Q(digest__in=digests) | Q(pk__in=sessions)
+        held = (
+            AuthToken.objects.on_primary()
+            .live(timezone.now())
+            .filter(Q(digest__in=digests) | Q(pk__in=sessions))
         )
         revoked += services.revoke_tokens(held, REASON, request=request)
     return revoked

@@ -13,10 +13,9 @@ from types import CodeType
 from typing import Any
 
 from django.db import router, transaction
-from django.db.models import QuerySet
 
 from . import cache, services
-from .models import AuthToken
+from .models import AuthToken, AuthTokenQuerySet
 from .settings import durin_settings
 
 #: Cached entries marked stale per cache round trip.
@@ -96,7 +95,10 @@ def note_credential_change(sender: type, instance: Any, **kwargs: Any) -> None:
     if instance._state.adding or instance.pk is None or _only(update_fields, "last_login"):
         return
     fields = {f.attname for f in sender._meta.concrete_fields} & {"password", "is_active"}
-    before = sender._default_manager.filter(pk=instance.pk).values(*fields).first()
+    # What the database being written holds, not a replica that may lag behind it (a user
+    # created, or reactivated, a moment ago would not count as changed).
+    using = kwargs.get("using") or router.db_for_write(sender, instance=instance)
+    before = sender._default_manager.using(using).filter(pk=instance.pk).values(*fields).first()
     if before is None:
         return
     changed = (
@@ -138,12 +140,13 @@ def invalidate_client_tokens(sender: type, instance: Any, **kwargs: Any) -> None
         _invalidate_after_commit(AuthToken.objects.live().filter(client_id=instance.pk))
 
 
-def _invalidate_after_commit(tokens: QuerySet[AuthToken]) -> None:
+def _invalidate_after_commit(tokens: AuthTokenQuerySet) -> None:
     """Mark the cached entries of ``tokens`` stale once the change has committed, a batch
     per cache round trip (a client may have many live tokens)."""
 
     def invalidate() -> None:
-        digests = tokens.values_list("digest", flat=True).iterator()
+        # On the primary: a replica would not name a token issued a moment ago.
+        digests = tokens.on_primary().values_list("digest", flat=True).iterator()
         while batch := list(islice(digests, INVALIDATE_BATCH)):
             cache.invalidate(batch)
 

@@ -502,7 +502,8 @@ def renew_token(
     now = now or timezone.now()
     client = token.client
     new_expiry = expiry_for(client, now, token.created)
-    rows = AuthToken.objects.filter(pk=token.pk)
+    # On the primary: a replica may not hold a token issued a moment ago.
+    rows = AuthToken.objects.on_primary().filter(pk=token.pk)
     if not extendable(token) or not rows.filter(rolled_at__isnull=True).update(expiry=new_expiry):
         # A key keeps the lifetime it was given, a rolled one the end of its grace; a
         # revoked token stays revoked.
@@ -589,7 +590,7 @@ def superseded_session(digest: str, related: list[str]) -> tuple[AuthToken, date
     for unknown, one that has not seen a revocation would still name the session.
     """
     found = (
-        SupersededToken.objects.using(router.db_for_write(SupersededToken))
+        SupersededToken.objects.on_primary()
         .select_related(*(f"session__{name}" for name in related))
         .filter(digest=digest)
         .first()
@@ -631,10 +632,12 @@ def logout_others(token: AuthToken, request: HttpRequest | None = None) -> int:
     not a session, so there is no "this session" to keep. Expired tokens are left to the
     purge and not counted.
     """
-    others = AuthToken.objects.live().filter(user_id=token.user_id).exclude(pk=token.pk)
+    others = (
+        AuthToken.objects.on_primary().live().filter(user_id=token.user_id).exclude(pk=token.pk)
+    )
     name = durin_settings.API_ACCESS_CLIENT_NAME
     if name:
-        try:
+        try:  # ``named`` reads the primary: a replica without the key client would end keys
             others = others.exclude(client=Client.named(name))
         except Client.DoesNotExist:
             pass

@@ -424,8 +424,11 @@ class TokenSessionsViewSet(
     pagination_class = None
 
     def get_queryset(self) -> Any:
+        # On the primary, as every read that revokes: a lagging replica would neither list
+        # nor let end a session started a moment ago, and would still list one just ended.
         sessions = (
-            AuthToken.objects.live()
+            AuthToken.objects.on_primary()
+            .live()
             .filter(user=self.request.user)
             .select_related("client")
             .order_by("-created", "-pk")
@@ -489,7 +492,8 @@ class APIAccessTokenView(OwnTransactions, TokenRequiredView):
         return APIAccessTokenSerializer(*args, context=context, **kwargs)
 
     def _tokens(self, client: Client) -> Any:
-        return AuthToken.objects.filter(user=self.request.user, client=client)
+        # On the primary: a key issued a moment ago is shown and revoked at once.
+        return AuthToken.objects.on_primary().filter(user=self.request.user, client=client)
 
     def get_object(self) -> AuthToken:
         """The caller's newest API token (1.x hook); 404 when there is none."""

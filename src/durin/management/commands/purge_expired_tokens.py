@@ -26,9 +26,10 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         now = timezone.now()
-        total = AuthToken.objects.expired(now).count()
+        # Counted where they are deleted: a replica lags behind the primary.
+        total = AuthToken.objects.on_primary().expired(now).count()
         if options["dry_run"]:
-            counts = LoginFailureCount.objects.filter(window_end__lte=now).count()
+            counts = LoginFailureCount.objects.on_primary().filter(window_end__lte=now).count()
             self.stdout.write(f"{total} expired token(s) would be deleted (dry run).")
             if counts:
                 self.stdout.write(f"{counts} old failed-login count(s) would be deleted (dry run).")
