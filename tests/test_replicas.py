@@ -379,14 +379,10 @@ def test_a_revoked_token_the_replica_still_holds(api, user, make_client, keys_en
         assert status(api, target, PLAIN) == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="durin.cache.read returns before looking at the entry when the cache holds no "
-    "generation (a new or flushed cache, or its generation key evicted): the revocation's "
-    "stale marker is not seen, and the request reads the lagging replica, which accepts the "
-    "revoked token (once: the marker then keeps it out of the cache)",
-)
 def test_a_revocation_holds_in_a_cache_that_lost_its_generation(api, user, web):
+    """A cache with no generation (new, flushed, its generation key evicted) that still holds
+    the revocation's marker: the marker sends the lookup to the primary, not to the replica
+    that still holds the revoked token."""
     token = AuthToken.objects.create(user, web)
     with lagging_replica():
         assert status(api, token, CACHED) == 200
