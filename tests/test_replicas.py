@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -400,6 +401,59 @@ def test_the_plain_class_on_a_lagging_replica_is_refused_by_a_system_check(setti
     with lagging_replica():
         ids = [message.id for message in checks.run_checks()]
     assert "durin.E011" in ids
+
+
+def _urlconf(patterns: list[Any]) -> ModuleType:
+    """A URLconf of these patterns only, for the check to walk."""
+    urlconf = ModuleType("replica_check_urls")
+    urlconf.urlpatterns = patterns  # type: ignore[attr-defined]
+    return urlconf
+
+
+def _ninja_urls(authentication_class: type) -> Any:
+    ninja = pytest.importorskip("ninja", reason="durin.contrib.ninja needs django-ninja")
+    from django.urls import path
+
+    from durin.contrib.ninja import TokenAuth
+
+    api = ninja.NinjaAPI(auth=TokenAuth(authentication_class), urls_namespace="e011")
+
+    @api.get("/me")
+    def me(request: Any) -> dict:
+        return {}
+
+    return _urlconf([path("api/", api.urls)])
+
+
+def _plain_view_urls(authentication_class: type) -> Any:
+    from django.http import HttpResponse
+    from django.urls import path
+
+    from durin.decorators import token_required
+
+    view = token_required(authentication_class=authentication_class)(lambda r: HttpResponse())
+    return _urlconf([path("guarded/", view)])
+
+
+@pytest.mark.parametrize(
+    "guarded_by", [_ninja_urls, _plain_view_urls], ids=["ninja", "token_required"]
+)
+def test_the_plain_class_outside_drf_on_a_lagging_replica_is_refused_too(settings, guarded_by):
+    """django-ninja's TokenAuth and token_required with the plain class trust the replica as
+    DRF's views do: durin.E011 finds them in the URLconf; with the cached class it does not."""
+    from durin.auth import CachedTokenAuthentication, TokenAuthentication
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": ["durin.auth.CachedTokenAuthentication"],
+    }
+    found = {}
+    for authentication_class in (TokenAuthentication, CachedTokenAuthentication):
+        settings.ROOT_URLCONF = guarded_by(authentication_class)
+        with lagging_replica():
+            ids = [message.id for message in checks.run_checks()]
+        found[authentication_class.__name__] = "durin.E011" in ids
+    assert found == {"TokenAuthentication": True, "CachedTokenAuthentication": False}
 
 
 # --- Changes that must reach tokens the replica does not have --------------------------------

@@ -10,8 +10,8 @@ E007  LOGIN_THROTTLE_CACHE names a cache that cannot keep shared, atomic counts.
 E008  CachedTokenAuthentication on a Redis cache whose reads may come from a replica.
 E009  USER_SERIALIZER does not import, or does not name a serializer class.
 E010  A SCOPES name is not an RFC 6749 scope-token (it would break the 403 challenge).
-E011  TokenAuthentication with a router that reads tokens from a replica (a lagging one
-      accepts revoked tokens).
+E011  TokenAuthentication (in DRF, django-ninja or token_required) with a router that reads
+      tokens from a replica (a lagging one accepts revoked tokens).
 W001  API_ACCESS_RESPONSE_INCLUDE_TOKEN is set but cannot be honoured.
 W002  API_ACCESS_CLIENT_NAME names a client that does not exist (database check).
 W003  CachedTokenAuthentication on a cache that other processes cannot see (deploy only).
@@ -429,7 +429,8 @@ def _default_auth_classes_imported() -> list[Any]:
 
 
 def _view_auth_classes() -> list[Any]:
-    """The authentication classes set on every DRF view the URLconf reaches.
+    """The authentication classes set on every DRF view the URLconf reaches, and durin's on
+    its ``token_required`` views and django-ninja operations.
 
     A view that sets none has DRF's defaults as they were when ``APIView`` was imported
     (the same as the settings', except under ``override_settings``): those are read from
@@ -447,11 +448,30 @@ def _view_auth_classes() -> list[Any]:
                 classes = getattr(view, "authentication_classes", None) or ()
                 if classes is not APIView.authentication_classes:
                     yield from classes
+                yield from _durin_classes_outside_drf(pattern.callback)
 
     try:
         return list(walk(get_resolver().url_patterns))
     except Exception:  # noqa: BLE001  A broken URLconf: Django's URL checks report it.
         return []
+
+
+def _durin_classes_outside_drf(callback: Any) -> Iterable[type]:
+    """The class of a ``token_required`` view, or of each ``TokenAuth`` guarding the
+    operations of a django-ninja view (ninja's view closes over its ``PathView``)."""
+    decorated = getattr(callback, "durin_authentication_class", None)
+    if decorated is not None:
+        yield decorated
+    for cell in getattr(callback, "__closure__", None) or ():
+        try:
+            operations = getattr(cell.cell_contents, "operations", None)
+        except ValueError:  # an empty cell
+            continue
+        for operation in operations if isinstance(operations, list) else ():
+            for auth in getattr(operation, "auth_callbacks", None) or ():
+                authentication = getattr(auth, "authentication", None)
+                if authentication is not None:
+                    yield type(authentication)
 
 
 def _default_auth_classes() -> list[str]:

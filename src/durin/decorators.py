@@ -59,6 +59,7 @@ def token_required(
                 return view(request, *args, **kwargs)
 
         wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+        wrapper.durin_authentication_class = authentication_class  # type: ignore[attr-defined]  # durin.E011
         return wrapper  # type: ignore[return-value]
 
     return decorate if view is None else decorate(view)
