@@ -284,7 +284,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         hit = cls._hit(cached, timezone.now())
         if hit is not None:
             return hit
-        return cls._get_token_after_miss(digest, cached, generation)
+        return cls._get_token_after_miss(digest, cached, generation, primary_only)
 
     @classmethod
     async def aauthenticate_credentials(cls, token: bytes | str) -> tuple[Any, AuthToken]:
@@ -324,13 +324,17 @@ class CachedTokenAuthentication(TokenAuthentication):
 
     @classmethod
     def _get_token_after_miss(
-        cls, digest: str, cached: AuthToken | None, generation: str | None
+        cls,
+        digest: str,
+        cached: AuthToken | None,
+        generation: str | None,
+        primary_only: bool = False,
     ) -> AuthToken | None:
         # A replica may answer only when the cache answered and knows nothing of this token.
         # A stale marker (just revoked or changed), an entry of another generation, or a
         # cache that did not answer sends the lookup to the primary: a lagging replica
         # would bring the revoked token back.
-        primary_only = cached is None and generation is None
+        primary_only = primary_only or (cached is None and generation is None)
         auth_token = super().get_token(digest, primary_only=primary_only)
         if auth_token is not None and generation is not None:
             auth_token._durin_generation = generation  # type: ignore[attr-defined]
