@@ -152,16 +152,12 @@ def test_no_header_or_another_scheme_is_not_durins(api, token, cls, op, mode, he
     assert response.json() == {"detail": "Unauthorized"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handle_refusals adds the challenge to durin's own refusals only: ninja's 401 for a "
-    "request without credentials has no WWW-Authenticate (RFC 7235 §3.1 wants one; DRF and "
-    "token_required send `Token`)",
-)
 @pytest.mark.parametrize("op", OPS)
 def test_a_request_without_credentials_is_challenged_with_handle_refusals(api, op):
+    """ninja's own 401 (no auth class took the request) gets durin's scheme (RFC 7235 §3.1)."""
     response = api.get(url("cached", op))
     assert response.status_code == 401
+    assert response.json() == {"detail": "Unauthorized"}
     assert response["WWW-Authenticate"] == "Token"
 
 

@@ -4,7 +4,7 @@
 router or an operation. A valid token makes ``request.auth`` the ``AuthToken`` and
 ``request.user`` its user; a refused one is a 401 with durin's messages. ninja renders an
 exception's body only, so ``handle_refusals(api)`` adds the ``WWW-Authenticate`` challenge
-that durin's DRF classes send.
+that durin's DRF classes send, to durin's refusals and to ninja's own 401.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ninja.errors import AuthenticationError
 from ninja.security.base import AuthBase
 from rest_framework import exceptions
 
-from ..auth import TokenAuthentication, attach
+from ..auth import TokenAuthentication, attach, challenge
 from ..models import AuthToken
 from ..settings import durin_settings
 
@@ -88,11 +88,16 @@ class TokenAuth(AuthBase):
 
 
 def handle_refusals(api: NinjaAPI) -> None:
-    """Answer ``TokenRefused`` on ``api`` with its body and its ``WWW-Authenticate``."""
+    """Answer ``api``'s 401s with a ``WWW-Authenticate`` challenge, as DRF does: a refused
+    token with durin's ``invalid_token`` challenge, a request that no auth class of the
+    operation took (ninja's own ``AuthenticationError``) with durin's scheme."""
 
-    def refused(request: HttpRequest, exc: TokenRefused) -> HttpResponse:
-        response = api.create_response(request, {"detail": exc.message}, status=401)
-        response["WWW-Authenticate"] = exc.challenge
+    def refused(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+        response["WWW-Authenticate"] = getattr(exc, "challenge", None) or challenge(
+            durin_settings.AUTH_HEADER_PREFIX
+        )
         return response
 
     api.add_exception_handler(TokenRefused, refused)
+    api.add_exception_handler(AuthenticationError, refused)
