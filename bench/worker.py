@@ -5,10 +5,12 @@ lines on stdout. Modes:
 
 - ``serve CONTENDER DB CACHE``: fresh database, one user, one token; then answers
   ``run.py``'s commands: SQL queries per request, a round of in-process requests
-  (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it),
-  HTTP through gunicorn + wrk, 50 tokens for the user, 100,000 tokens in the table,
-  the token's session rotated 50 times among 100,000 replaced tokens (``rotate``), what
-  PostgreSQL has prepared on this connection (``pginfo``).
+  (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it; for a
+  contender whose settings say ``BENCH_INTERFACE = "asgi"``, Django's ASGI handler driven
+  by an event loop, as uvicorn drives it), HTTP through gunicorn (uvicorn) + wrk, 50
+  tokens for the user, 100,000 tokens in the table, the token's session rotated 50 times
+  among 100,000 replaced tokens (``rotate``), what PostgreSQL has prepared on this
+  connection (``pginfo``).
 - ``cachefloor CACHE``: one bare cache GET of a small value, what a cache hit cannot beat.
 - ``purge``: ``manage.py purge_expired_tokens`` on 1,000,000 expired durin tokens (PostgreSQL).
 
@@ -20,12 +22,15 @@ For a person (where the microseconds go; print text or JSON, run with a venv's p
 - ``parts [CACHE DB]``: each step of durin's hot path timed alone (no profiler overhead);
   a step that this version of durin no longer has is reported, not fatal.
 - ``hit CONTENDER [CACHE]``: a cached class's hit next to one bare ``cache.get()``.
+- ``hops CONTENDER [DB CACHE]``: an ASGI contender's thread hops per request, by function.
 
 DB is ``sqlite`` (default) or ``postgres``; CACHE ``locmem`` (default) or ``redis``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import io
 import json
 import os
@@ -35,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -97,19 +103,39 @@ def migrate() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
+def caller(header: str | None) -> Caller | AsgiCaller:
+    """The in-process caller the contender's settings ask for (``BENCH_INTERFACE``), on its
+    endpoint (``BENCH_PATH``; the DRF contenders' ``/me/`` by default)."""
+    from django.conf import settings
+
+    path = getattr(settings, "BENCH_PATH", "/me/")
+    if getattr(settings, "BENCH_INTERFACE", "wsgi") == "asgi":
+        return AsgiCaller(header, path)
+    return Caller(header, path)
+
+
 class Caller:
     """Calls the WSGI application the way a server would, with one Authorization header."""
 
-    def __init__(self, header: str | None) -> None:
+    interface = "wsgi"
+
+    def __init__(self, header: str | None, path: str = "/me/") -> None:
         from django.core.wsgi import get_wsgi_application
 
         self.app = get_wsgi_application()
-        self.header = header
+        self.header, self.path = header, path
+
+    def round(self, requests: int) -> float:
+        """Mean µs per request over ``requests`` back-to-back requests."""
+        start = time.perf_counter_ns()
+        for _ in range(requests):
+            self()
+        return (time.perf_counter_ns() - start) / requests / 1000
 
     def environ(self) -> dict:
         env = {
             "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/me/",
+            "PATH_INFO": self.path,
             "QUERY_STRING": "",
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "8000",
@@ -138,21 +164,138 @@ class Caller:
         return status[0], body
 
 
-def count_queries(call: Caller, requests: int = 50) -> dict:
+class AsgiCaller:
+    """Drives Django's ASGI handler the way uvicorn does: one event loop for the process, one
+    task per request with an HTTP scope, a ``receive`` that gives the (empty) body and then
+    waits for a disconnect that never comes, a ``send`` that collects the response.
+
+    Each request's task starts from the same empty context, as a server's tasks start from
+    the server's: Django's per-context state (the ``caches`` handler's cache objects, among
+    others) is then built per request, as it is under uvicorn, rather than inherited from
+    this worker's setup. The loop counts its thread hops (``run_in_executor``) for ``diag``.
+    """
+
+    interface = "asgi"
+
+    def __init__(self, header: str | None, path: str) -> None:
+        from django.core.asgi import get_asgi_application
+
+        self.app = get_asgi_application()
+        self.header, self.path = header, path
+        self.loop = asyncio.new_event_loop()
+        self.server_context = contextvars.Context()
+        self.hops = 0
+        run_in_executor = self.loop.run_in_executor
+
+        def counted(executor, func, *args):
+            self.hops += 1
+            return run_in_executor(executor, func, *args)
+
+        self.loop.run_in_executor = counted
+
+    def scope(self) -> dict:
+        headers = [(b"host", b"127.0.0.1:8000")]
+        if self.header:
+            headers.append((b"authorization", self.header.encode("latin-1")))
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": self.path,
+            "raw_path": self.path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+
+    async def request(self) -> tuple[str, bytes]:
+        messages: list[dict] = []
+        body_sent = False
+
+        async def receive() -> dict:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # no disconnect: the handler cancels this wait
+
+        async def send(message: dict) -> None:
+            messages.append(message)
+
+        await self.app(self.scope(), receive, send)
+        body = b"".join(m.get("body", b"") for m in messages[1:])
+        return str(messages[0]["status"]), body
+
+    async def requests(self, count: int) -> tuple[str, bytes]:
+        for _ in range(count):
+            # A copy of the server's context for each task (``create_task(context=...)`` is 3.11+).
+            task = self.server_context.copy().run(self.loop.create_task, self.request())
+            answer = await task
+        return answer
+
+    def __call__(self) -> tuple[str, bytes]:
+        return self.loop.run_until_complete(self.requests(1))
+
+    def round(self, requests: int) -> float:
+        start = time.perf_counter_ns()
+        self.loop.run_until_complete(self.requests(requests))
+        return (time.perf_counter_ns() - start) / requests / 1000
+
+
+class AllQueries:
+    """Every SQL statement run in this process, whichever thread runs it: under ASGI sync code
+    runs in a thread per request, on that thread's own connection, where Django's
+    ``CaptureQueriesContext`` (one connection) would not see it."""
+
+    def __init__(self) -> None:
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+
+        self.statements: list[str] = []
+        self.lock = threading.Lock()
+        connection_created.connect(self.install, weak=False)
+        for conn in connections.all(initialized_only=True):
+            self.install(None, conn)
+
+    def install(self, sender, connection, **kwargs) -> None:
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
+
+    def __call__(self, execute, sql, params, many, context):
+        with self.lock:
+            self.statements.append(sql)
+        return execute(sql, params, many, context)
+
+
+def count_queries(call: Caller | AsgiCaller, requests: int = 50) -> dict:
     """SQL queries of each of ``requests`` warm requests: the usual count and the largest.
 
     The usual count (the mode) is the per-request figure; a write made once a
-    minute (durin's ``last_used``) shows up only in ``max``.
+    minute (durin's ``last_used``) shows up only in ``max``. Under ASGI every thread's
+    connection is watched (``AllQueries``).
     """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     counts, statements = [], set()
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as ctx:
+    if call.interface == "asgi":
+        watch = AllQueries()
+        for _ in range(requests):
+            before = len(watch.statements)
             call()
-        counts.append(len(ctx.captured_queries))
-        statements.update(q["sql"][:200] for q in ctx.captured_queries)
+            counts.append(len(watch.statements) - before)
+        statements.update(sql[:200] for sql in watch.statements)
+    else:
+        for _ in range(requests):
+            with CaptureQueriesContext(connection) as ctx:
+                call()
+            counts.append(len(ctx.captured_queries))
+            statements.update(q["sql"][:200] for q in ctx.captured_queries)
     return {
         "per_request": statistics.mode(counts),
         "max": max(counts),
@@ -160,12 +303,47 @@ def count_queries(call: Caller, requests: int = 50) -> dict:
     }
 
 
-def one_round(call: Caller, requests: int) -> float:
-    """Mean µs per request over ``requests`` back-to-back requests."""
-    start = time.perf_counter_ns()
-    for _ in range(requests):
-        call()
-    return (time.perf_counter_ns() - start) / requests / 1000
+def diag(call: Caller | AsgiCaller, requests: int = 50) -> dict:
+    """Per warm request: thread hops (an ASGI caller's ``run_in_executor`` calls), threads
+    started, cache objects Django built (``caches[alias]`` made anew) and Redis connections
+    opened (redis-py's and redis.asyncio's ``Connection._connect``). Counted outside the
+    timed rounds, by wrapping those functions for the while."""
+    import redis.asyncio.connection
+    import redis.connection
+    from django.core.cache import caches
+
+    counted = {
+        "threads_started": (threading.Thread, "start"),
+        "caches_built": (caches, "create_connection"),
+        "redis_connections": (redis.connection.Connection, "_connect"),
+        "async_redis_connections": (redis.asyncio.connection.Connection, "_connect"),
+    }
+    counts = dict.fromkeys(counted, 0)
+    originals = {name: vars(owner).get(attr) for name, (owner, attr) in counted.items()}
+
+    def counting(name: str, function):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for name, (owner, attr) in counted.items():
+        setattr(owner, attr, counting(name, getattr(owner, attr)))
+    hops = getattr(call, "hops", 0)
+    try:
+        for _ in range(requests):
+            call()
+    finally:
+        for name, (owner, attr) in counted.items():
+            if originals[name] is None:
+                delattr(owner, attr)  # it was the class's (or an inherited) attribute
+            else:
+                setattr(owner, attr, originals[name])
+    return {
+        "thread_hops": (getattr(call, "hops", 0) - hops) / requests,
+        **{name: n / requests for name, n in counts.items()},
+    }
 
 
 def free_port() -> int:
@@ -190,16 +368,34 @@ def parse_wrk(text: str) -> dict:
     }
 
 
-class Server:
-    """gunicorn with 1 sync worker on loopback, serving this contender's database."""
+#: How each interface is served over HTTP: one worker process each, on loopback.
+SERVERS = {
+    "wsgi": "gunicorn, 1 sync worker (closes the connection after each response)",
+    "asgi": "uvicorn, 1 process, asyncio's own event loop and h11 (no uvloop, no httptools; "
+    "keeps the connection alive)",
+}
 
-    def __init__(self, env: dict[str, str], header: str | None) -> None:
+
+def server_command(interface: str, port: int) -> list[str]:
+    bin_dir = Path(sys.executable).parent
+    if interface == "asgi":
+        return [str(bin_dir / "uvicorn"), "benchproject.asgi:application", "--host", "127.0.0.1",
+                "--port", str(port), "--loop", "asyncio", "--http", "h11", "--lifespan", "off",
+                "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    return [str(bin_dir / "gunicorn"), "benchproject.wsgi:application", "--workers", "1",
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]  # fmt: skip
+
+
+class Server:
+    """gunicorn with 1 sync worker (or uvicorn, for an ASGI contender) on loopback, serving
+    this contender's database."""
+
+    def __init__(self, env: dict[str, str], header: str | None, interface: str = "wsgi",
+                 path: str = "/me/") -> None:  # fmt: skip
         self.port = free_port()
-        self.header = header
-        gunicorn = Path(sys.executable).parent / "gunicorn"
+        self.header, self.path = header, path
         self.process = subprocess.Popen(
-            [str(gunicorn), "benchproject.wsgi:application", "--workers", "1",
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+            server_command(interface, self.port),
             cwd=PROJECT, env={**os.environ, **env},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -210,18 +406,21 @@ class Server:
                 break
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
+                    raise RuntimeError(f"{interface} server did not start") from None
                 time.sleep(0.1)
         self.wrk(1)  # warm-up: imports, first connection, the cached classes' first miss
 
-    def wrk(self, seconds: int) -> dict:
-        """``wrk`` with 1 thread and 1 connection for ``seconds``."""
+    def wrk(self, seconds: int, close: bool = False) -> dict:
+        """``wrk`` with 1 thread and 1 connection for ``seconds``; ``close``: every request asks
+        for ``Connection: close``, so each pays a TCP connect as under gunicorn's sync worker."""
         cmd = ["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency"]
         if self.header:
             cmd += ["-H", f"Authorization: {self.header}"]
-        out = subprocess.run(cmd + [f"http://127.0.0.1:{self.port}/me/"],
+        if close:
+            cmd += ["-H", "Connection: close"]
+        out = subprocess.run(cmd + [f"http://127.0.0.1:{self.port}{self.path}"],
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
-        return {**parse_wrk(out), "seconds": seconds}
+        return {**parse_wrk(out), "seconds": seconds, "close": close}
 
     def stop(self) -> None:
         self.process.terminate()
@@ -245,7 +444,7 @@ def serve(contender: str, db: str, cache: str) -> None:
         user = get_user_model().objects.create_user("bench", password=None)
         token = adapter.issue(user)
         header = f"{adapter.scheme} {token}" if adapter.scheme else None
-        call = Caller(header)
+        call = caller(header)
         status, body = call()
         # simplejwt's stateless TokenUser gives the id claim as a string
         expected = None if adapter.scheme is None else str(user.pk)
@@ -255,18 +454,19 @@ def serve(contender: str, db: str, cache: str) -> None:
         call()  # the cached classes: the first request filled the cache
         reply({"queries": count_queries(call), "per_user": adapter.per_user,
                "has_table": adapter.has_table or contender == "simplejwt",
-               "rotates": adapter.rotates})  # fmt: skip
+               "rotates": adapter.rotates, "interface": call.interface, "path": call.path,
+               "server": SERVERS[call.interface], "diag": diag(call)})  # fmt: skip
         for line in sys.stdin:
             command, *args = line.split()
             if command == "round":
-                reply({"us": one_round(call, int(args[0]))})
+                reply({"us": call.round(int(args[0]))})
             elif command == "queries":
                 reply(count_queries(call))
             elif command == "http_start":
-                server = Server(env, header)
+                server = Server(env, header, call.interface, call.path)
                 reply({})
             elif command == "wrk":
-                reply(server.wrk(int(args[0])))
+                reply(server.wrk(int(args[0]), close=args[1:] == ["close"]))
             elif command == "http_stop":
                 server.stop()
                 server = None
@@ -644,6 +844,43 @@ def hit(contender: str, cache: str = "redis") -> dict:
             **{name: round(statistics.median(v), 1) for name, v in samples.items()}}  # fmt: skip
 
 
+def hops(contender: str, db: str = "sqlite", cache: str = "locmem", requests: int = 50) -> dict:
+    """What an ASGI contender's warm request runs in a thread: each ``run_in_executor`` call
+    of the event loop, named by the sync function ``sync_to_async`` wrapped, per request.
+
+    Run it on an authenticated contender and on its floor: what the first adds is durin's."""
+    env = configure(contender, db, cache)
+    from benchproject.contenders import CONTENDERS
+    from django.contrib.auth import get_user_model
+
+    try:
+        adapter = CONTENDERS[contender]()
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        token = adapter.issue(user)
+        call = caller(f"{adapter.scheme} {token}" if adapter.scheme else None)
+        if call.interface != "asgi":
+            raise SystemExit(f"{contender} is called through WSGI: no event loop, no hops")
+        for _ in range(WARMUP):
+            call()
+        seen: dict[str, int] = {}
+        run_in_executor = call.loop.run_in_executor
+
+        def named(executor, func, *args):
+            inner = getattr(getattr(getattr(func, "func", None), "__self__", None), "func", func)
+            name = f"{getattr(inner, '__module__', '?')}.{getattr(inner, '__qualname__', inner)}"
+            seen[name] = seen.get(name, 0) + 1
+            return run_in_executor(executor, func, *args)
+
+        call.loop.run_in_executor = named
+        for _ in range(requests):
+            call()
+    finally:
+        drop(env)
+    return {"contender": contender, "db": db, "cache": cache,
+            "per_request": {name: n / requests for name, n in seen.items()}}  # fmt: skip
+
+
 def timezone_now():
     from django.utils import timezone
 
@@ -657,5 +894,6 @@ if __name__ == "__main__":
     elif mode in ("cachefloor", "purge"):  # run.py reads their one JSON line
         reply({"cachefloor": cachefloor, "purge": purge}[mode](*args))
     else:
-        out = {"profile": profile, "tree": tree, "parts": parts, "hit": hit}[mode](*args)
+        modes = {"profile": profile, "tree": tree, "parts": parts, "hit": hit, "hops": hops}
+        out = modes[mode](*args)
         print(out if isinstance(out, str) else json.dumps(out, indent=1, ensure_ascii=False))

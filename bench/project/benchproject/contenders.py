@@ -265,4 +265,11 @@ CONTENDERS = {
     "durin_cached": Durin,
     "durin_pg_prepared": Durin,
     "durin_pg_pool": Durin,
+    # django-ninja: the same endpoint as a sync or async operation (``ninja_api``)
+    "ninja_floor": Floor,
+    "ninja_cached": Durin,
+    "ninja_asgi_floor": Floor,
+    "ninja_asgi_cached": Durin,
+    "ninja_async_floor": Floor,
+    "ninja_async_cached": Durin,
 }
