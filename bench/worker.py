@@ -22,6 +22,8 @@ For a person (where the microseconds go; print text or JSON, run with a venv's p
 - ``parts [CACHE DB]``: each step of durin's hot path timed alone (no profiler overhead);
   a step that this version of durin no longer has is reported, not fatal.
 - ``hit CONTENDER [CACHE]``: a cached class's hit next to one bare ``cache.get()``.
+- ``ahit [CACHE]``: durin's ninja auth on a hit, ``authenticate`` against ``aauthenticate``
+  on an event loop, next to the bare cache read each way.
 - ``hops CONTENDER [DB CACHE]``: an ASGI contender's thread hops per request, by function.
 
 DB is ``sqlite`` (default) or ``postgres``; CACHE ``locmem`` (default) or ``redis``.
@@ -844,6 +846,91 @@ def hit(contender: str, cache: str = "redis") -> dict:
             **{name: round(statistics.median(v), 1) for name, v in samples.items()}}  # fmt: skip
 
 
+def ahit(cache: str = "redis", calls: int = 300, repeats: int = 15) -> dict:
+    """durin's ninja ``TokenAuth(CachedTokenAuthentication)`` on a hit, sync against async, each
+    alternating with the others in one process (µs per call, median of ``repeats``):
+
+    - ``authenticate``: as a sync operation calls it (one cache object for the process, as
+      under WSGI);
+    - ``aauthenticate``: awaited on an event loop, as an async operation calls it, in a task
+      started from an empty context, as a server starts each request's: Django then builds
+      the cache object anew for each call, as it does per request under ASGI;
+    - ``aauthenticate, one context``: awaited directly, the cache object built once;
+    - ``empty task``: a task from an empty context that does nothing, the part of the second
+      row that is not durin's;
+    - the bare read each way: ``get_many`` in the thread, ``aget_many`` on the loop (durin's
+      one round trip for the entry and the generation; a step this version of durin does not
+      have shows ``n/a``).
+    """
+    import timeit
+
+    from django.test import RequestFactory
+
+    db = "postgres" if cache == "redis" else "sqlite"
+    env = configure("ninja_async_cached", db, cache)
+    from benchproject.contenders import Durin
+    from django.contrib.auth import get_user_model
+
+    from durin import cache as durin_cache
+    from durin import crypto
+    from durin.auth import CachedTokenAuthentication
+    from durin.contrib.ninja import TokenAuth
+
+    try:
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        token = Durin().issue(user)
+        request = RequestFactory().get("/ninja/me/", HTTP_AUTHORIZATION=f"Token {token}")
+        auth = TokenAuth(CachedTokenAuthentication)
+        assert auth.authenticate(request).user_id == user.pk  # and the cache is filled
+        loop, empty = asyncio.new_event_loop(), contextvars.Context()
+        keys = [durin_cache.cache_key(crypto.digest(token)), durin_cache.generation_key()]
+
+        async def nothing() -> None:
+            pass
+
+        async def fresh(make) -> None:
+            for _ in range(calls):
+                await empty.copy().run(loop.create_task, make())
+
+        async def direct(make) -> None:
+            for _ in range(calls):
+                await make()
+
+        steps = {
+            "authenticate": lambda: [auth.authenticate(request) for _ in range(calls)],
+            "aauthenticate": lambda: loop.run_until_complete(
+                fresh(lambda: auth.aauthenticate(request))
+            ),
+            "aauthenticate, one context": lambda: loop.run_until_complete(
+                direct(lambda: auth.aauthenticate(request))
+            ),
+            "empty task": lambda: loop.run_until_complete(fresh(nothing)),
+            "get_many (sync)": lambda: [
+                durin_cache.get_many(durin_cache.backend(), keys) for _ in range(calls)
+            ],
+            "aget_many (on the loop)": lambda: loop.run_until_complete(
+                direct(lambda: durin_cache.aget_many(durin_cache.backend(), keys))
+            ),
+        }
+        samples: dict[str, list[float]] = {}
+        for name, step in list(steps.items()):
+            try:
+                step()  # warm-up: first connections, clients kept per loop
+            except Exception as exc:  # noqa: BLE001 - a step this version does not have
+                samples[name] = f"n/a: {type(exc).__name__}: {exc}"[:200]
+                del steps[name]
+        for _ in range(repeats):
+            for name, step in steps.items():
+                seconds = timeit.timeit(step, number=1)
+                samples.setdefault(name, []).append(seconds / calls * 1e6)
+        loop.close()
+    finally:
+        drop(env)
+    return {"cache": cache, "us": {name: round(statistics.median(v), 1) if isinstance(v, list)
+                                   else v for name, v in samples.items()}}  # fmt: skip
+
+
 def hops(contender: str, db: str = "sqlite", cache: str = "locmem", requests: int = 50) -> dict:
     """What an ASGI contender's warm request runs in a thread: each ``run_in_executor`` call
     of the event loop, named by the sync function ``sync_to_async`` wrapped, per request.
@@ -894,6 +981,7 @@ if __name__ == "__main__":
     elif mode in ("cachefloor", "purge"):  # run.py reads their one JSON line
         reply({"cachefloor": cachefloor, "purge": purge}[mode](*args))
     else:
-        modes = {"profile": profile, "tree": tree, "parts": parts, "hit": hit, "hops": hops}
+        modes = {"profile": profile, "tree": tree, "parts": parts, "hit": hit, "ahit": ahit,
+                 "hops": hops}  # fmt: skip
         out = modes[mode](*args)
         print(out if isinstance(out, str) else json.dumps(out, indent=1, ensure_ascii=False))
