@@ -391,13 +391,25 @@ def _cost_cell(p: dict) -> str:
             f"± {2 * median_error(d):.0f}")  # fmt: skip
 
 
-def _versus(d: dict | None) -> str:
-    """A cost ratio, and whether it is below, above or within two standard errors of 1."""
+def _versus(d: dict | None, costs: list[dict]) -> str:
+    """A cost ratio, and whether it is below, above or within two standard errors of 1.
+
+    Not settled when the ratio of the median costs is on the other side of 1, or when one of
+    the two costs is at or below zero in a quarter of the rounds or more (``costs``: their
+    distributions): a ratio to a cost the rounds cannot tell from zero says nothing."""
     if not d:
         return "n/a"
     error = 2 * median_error(d)
     reading = ("within 2 SE of 1" if abs(d["median"] - 1) <= error
                else "lower" if d["median"] < 1 else "higher")  # fmt: skip
+    if (
+        reading != "within 2 SE of 1"
+        and "of_medians" in d
+        and (d["of_medians"] < 1) != (d["median"] < 1)
+    ):
+        reading = "not settled (the ratio of the medians is on the other side of 1)"
+    if any(c["q1"] <= 0 for c in costs):
+        reading = "not settled (a cost the rounds cannot tell from zero)"
     medians = f"; of medians {d['of_medians']:.2f}" if "of_medians" in d else ""
     return f"{_iqr(d)}{medians}: {reading}"
 
@@ -468,15 +480,18 @@ def ninja_tables(result: dict, labels: dict[str, str]) -> list[str]:
                           ("ninja_async_cached", "durin_cached"),
                           ("ninja_cached", "durin_cached"),
                           ("ninja_asgi_cached", "ninja_cached")):  # fmt: skip
-            r = _find(here, name, db, cache)
-            if r and f"cost_vs_{ref}" in r["inprocess"]:
+            r, other = _find(here, name, db, cache), _find(here, ref, db, cache)
+            if r and other and f"cost_vs_{ref}" in r["inprocess"]:
+                both = [r["inprocess"]["cost"], other["inprocess"]["cost"]]
                 lines.append(f"| {_label(labels, name)} ÷ {_label(labels, ref)} "
-                             f"| {_versus(r['inprocess'][f'cost_vs_{ref}'])} |")  # fmt: skip
+                             f"| {_versus(r['inprocess'][f'cost_vs_{ref}'], both)} |")  # fmt: skip
         if any(r.get("http") for r in here):
             lines += [
                 "",
-                "| contender | server | HTTP req/s | p50 ms | p99 ms | HTTP cost µs (runs) "
-                "| `Connection: close`: req/s, p99 ms, cost µs (runs) |",
+                (
+                    "| contender | server | HTTP req/s | p50 ms | p99 ms | HTTP cost µs (runs) "
+                    "| `Connection: close`: req/s, p99 ms, cost µs (runs) |"
+                ),
                 "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
             ]
             for r in here:
