@@ -606,9 +606,9 @@ def purge(rows: int = 1_000_000) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {AuthToken._meta.db_table} "
-                "(digest, user_id, client_id, created, expiry, last_used, user_agent) "
+                "(digest, user_id, client_id, created, expiry, last_used, user_agent, name, hint) "
                 "SELECT encode(sha256(i::text::bytea), 'hex'), %s, %s, "
-                "now() - interval '2 days', now() - interval '1 day', NULL, '' "
+                "now() - interval '2 days', now() - interval '1 day', NULL, '', '', '' "
                 "FROM generate_series(1, %s) AS i",
                 [user.pk, client.pk, rows],
             )
