@@ -79,6 +79,8 @@ NINJA_CONTENDERS = {
 #: The ninja part's workers: DRF's floor and durin's cached class beside them, the sync figures.
 NINJA = ["floor", "durin_cached", *NINJA_CONTENDERS]
 NINJA_PAIRINGS = (("sqlite", "locmem"), ("postgres", "redis"))
+#: The ninja part's databases are named ``bench_nj_<contender>_<pid>``: its own names.
+NINJA_DB_PREFIX = "bench_nj"
 DRF_CONTENDERS = list(CONTENDERS)
 CONTENDERS.update(NINJA_CONTENDERS)
 #: durin's TokenAuthentication with psycopg 3 options: PostgreSQL only, beside the default.
@@ -142,13 +144,15 @@ def worker(python: Path, *args: str) -> dict:
 class Worker:
     """A ``worker.py serve`` process: one contender on one database and cache.
 
-    ``name`` tells apart several workers of one contender (the scale phase's states).
+    ``name`` tells apart several workers of one contender (the scale phase's states);
+    ``prefix`` starts its database's name (``<prefix>_<contender>_<pid>``).
     """
 
-    def __init__(self, python: Path, contender: str, db: str, cache: str, name: str = "") -> None:
+    def __init__(self, python: Path, contender: str, db: str, cache: str, name: str = "",
+                 prefix: str = "bench") -> None:  # fmt: skip
         self.contender, self.name = contender, name or contender
         self.process = subprocess.Popen(
-            [str(python), str(HERE / "worker.py"), "serve", contender, db, cache],
+            [str(python), str(HERE / "worker.py"), "serve", contender, db, cache, prefix],
             cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.result: dict = {"contender": contender, "db": db, "cache": cache}
@@ -219,7 +223,8 @@ def pairing(pythons: dict[str, Path], contenders: list[str], db: str, cache: str
     """All contenders of one database/cache pairing, measured side by side (``ninja``: the
     ninja part's, each cost over its own floor)."""
     log(f"{db} + {cache}: setting up {len(contenders)} contenders")
-    workers = [Worker(pythons[CONTENDERS[c][0]], c, db, cache) for c in contenders]
+    prefix = NINJA_DB_PREFIX if ninja else "bench"
+    workers = [Worker(pythons[CONTENDERS[c][0]], c, db, cache, prefix=prefix) for c in contenders]
     try:
         for w in workers:
             ready = w.read()

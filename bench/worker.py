@@ -3,7 +3,8 @@
 Started by ``run.py`` as ``<venv>/bin/python worker.py MODE ...``; speaks JSON
 lines on stdout. Modes:
 
-- ``serve CONTENDER DB CACHE``: fresh database, one user, one token; then answers
+- ``serve CONTENDER DB CACHE [PREFIX]``: fresh database (named ``PREFIX_CONTENDER_PID``,
+  ``bench`` by default), one user, one token; then answers
   ``run.py``'s commands: SQL queries per request, a round of in-process requests
   (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it; for a
   contender whose settings say ``BENCH_INTERFACE = "asgi"``, Django's ASGI handler driven
@@ -55,9 +56,9 @@ ROUNDS, WARMUP = 7, 300
 FILL = 100_000
 
 
-def configure(contender: str, db: str, cache: str) -> dict[str, str]:
+def configure(contender: str, db: str, cache: str, prefix: str = "bench") -> dict[str, str]:
     """Point the settings (this process's and a server's) at a fresh database."""
-    name = f"bench_{contender}_{os.getpid()}"
+    name = f"{prefix}_{contender}_{os.getpid()}"
     if db == "postgres":
         recreate_pg(name)
     else:
@@ -429,13 +430,13 @@ class Server:
         self.process.wait(10)
 
 
-def serve(contender: str, db: str, cache: str) -> None:
+def serve(contender: str, db: str, cache: str, prefix: str = "bench") -> None:
     """Set up, then answer one JSON line per command read from stdin (``run.py`` drives).
 
     The driver interleaves rounds of all contenders of a pairing, so that load from
     elsewhere on the machine falls on all of them alike.
     """
-    env = configure(contender, db, cache)
+    env = configure(contender, db, cache, prefix)
     from benchproject.contenders import CONTENDERS
     from django.contrib.auth import get_user_model
 
@@ -867,7 +868,7 @@ def ahit(cache: str = "redis", calls: int = 300, repeats: int = 15) -> dict:
     from django.test import RequestFactory
 
     db = "postgres" if cache == "redis" else "sqlite"
-    env = configure("ninja_async_cached", db, cache)
+    env = configure("ninja_async_cached", db, cache, "bench_nj")
     from benchproject.contenders import Durin
     from django.contrib.auth import get_user_model
 
@@ -936,7 +937,7 @@ def hops(contender: str, db: str = "sqlite", cache: str = "locmem", requests: in
     of the event loop, named by the sync function ``sync_to_async`` wrapped, per request.
 
     Run it on an authenticated contender and on its floor: what the first adds is durin's."""
-    env = configure(contender, db, cache)
+    env = configure(contender, db, cache, "bench_nj")
     from benchproject.contenders import CONTENDERS
     from django.contrib.auth import get_user_model
 
