@@ -52,6 +52,20 @@ REPLICA_STATES = {
     "replica_hit": "the replica holds the token",
     "replica_miss": "only the primary holds it (the fallback)",
 }
+#: The ninja part: each contender's cost is over its own floor (the same operation, interface
+#: and server without authentication), and is compared with these contenders' costs.
+NINJA_FLOORS = {
+    "durin_cached": "floor",
+    "ninja_cached": "ninja_floor",
+    "ninja_asgi_cached": "ninja_asgi_floor",
+    "ninja_async_cached": "ninja_async_floor",
+}
+NINJA_REFERENCES = ("durin_cached", "ninja_cached", "ninja_asgi_cached")
+NINJA_REF_LABELS = {
+    "durin_cached": "DRF, WSGI",
+    "ninja_cached": "ninja sync, WSGI",
+    "ninja_asgi_cached": "ninja sync, ASGI",
+}
 
 
 def median_error(d: dict) -> float:
@@ -70,20 +84,29 @@ def distribution(values: list[float]) -> dict:
             "min": round(v[0], 4), "max": round(v[-1], 4), "n": len(v)}  # fmt: skip
 
 
-def costs(times: dict[str, list[float]], name: str, references=REFERENCES) -> dict:
+def costs(times: dict[str, list[float]], name: str, references=REFERENCES,
+          floors: dict[str, str] | None = None) -> dict:  # fmt: skip
     """The cost (µs over the floor in the same round) and, round by round, its ratio to
     each reference's cost: ``cost_vs_<reference>`` = (c − floor) / (reference − floor).
 
     Rounds where the reference was not above the floor are left out (``n`` says how many
-    were kept); ``of_medians`` is the ratio of the median costs."""
-    if "floor" not in times or name == "floor":
+    were kept); ``of_medians`` is the ratio of the median costs. ``floors``: a contender's
+    own floor where it is not ``floor`` (then ``cost`` also holds the per-round costs'
+    distribution); a floor has no cost."""
+    floors = floors or {}
+
+    def floor_of(contender: str) -> str:
+        return floors.get(contender, "floor")
+
+    if floor_of(name) not in times or name == "floor" or name in floors.values():
         return {}
-    floor = times["floor"]
-    cost = [t - f for t, f in zip(times[name], floor)]
+    cost = [t - f for t, f in zip(times[name], times[floor_of(name)])]
     out: dict = {"cost_us": round(statistics.median(cost), 1)}
+    if floors:
+        out["cost"] = distribution(cost)
     for ref in references:
-        if ref in times and ref != name:
-            ref_cost = [t - f for t, f in zip(times[ref], floor)]
+        if ref in times and ref != name and floor_of(ref) in times:
+            ref_cost = [t - f for t, f in zip(times[ref], times[floor_of(ref)])]
             d = distribution([c / r for c, r in zip(cost, ref_cost) if r > 0])
             if d and statistics.median(ref_cost) > 0:  # a cross-check single rounds cannot swing
                 d["of_medians"] = round(statistics.median(cost) / statistics.median(ref_cost), 4)
@@ -390,6 +413,149 @@ def variants_table(result: dict, labels: dict[str, str]) -> list[str]:
     return lines + [""]
 
 
+def _http_cost(run: dict, floor: dict | None, field: str = "http") -> str:
+    """µs per request over HTTP above the floor's (1 / req/s, one connection): the median,
+    and the range of the wrk runs paired in order (the runs were interleaved)."""
+    mine, base = run.get(field), (floor or {}).get(field)
+    if not mine or not base:
+        return "n/a"
+    per_run = sorted(1e6 / a["requests_per_s"] - 1e6 / b["requests_per_s"]
+                     for a, b in zip(mine["runs"], base["runs"]))  # fmt: skip
+    median = 1e6 / mine["requests_per_s"] - 1e6 / base["requests_per_s"]
+    return f"{median:.0f} ({per_run[0]:.0f} to {per_run[-1]:.0f})"
+
+
+def _cost_cell(p: dict) -> str:
+    """A ninja row's cost over its floor: median (IQR), ± two standard errors of the median."""
+    d = p.get("cost")
+    if not d:
+        return "n/a"
+    return (f"{d['median']:.0f} ({d['q1']:.0f} to {d['q3']:.0f}), "
+            f"± {2 * median_error(d):.0f}")  # fmt: skip
+
+
+def _versus(d: dict | None, costs: list[dict]) -> str:
+    """A cost ratio, and whether it is below, above or within two standard errors of 1.
+
+    Not settled when the ratio of the median costs is on the other side of 1, or when one of
+    the two costs is at or below zero in a quarter of the rounds or more (``costs``: their
+    distributions): a ratio to a cost the rounds cannot tell from zero says nothing."""
+    if not d:
+        return "n/a"
+    error = 2 * median_error(d)
+    reading = ("within 2 SE of 1" if abs(d["median"] - 1) <= error
+               else "lower" if d["median"] < 1 else "higher")  # fmt: skip
+    if (
+        reading != "within 2 SE of 1"
+        and "of_medians" in d
+        and (d["of_medians"] < 1) != (d["median"] < 1)
+    ):
+        reading = "not settled (the ratio of the medians is on the other side of 1)"
+    if any(c["q1"] <= 0 for c in costs):
+        reading = "not settled (a cost the rounds cannot tell from zero)"
+    medians = f"; of medians {d['of_medians']:.2f}" if "of_medians" in d else ""
+    return f"{_iqr(d)}{medians}: {reading}"
+
+
+def ninja_tables(result: dict, labels: dict[str, str]) -> list[str]:
+    """The django-ninja part: in process, the costs compared, and over HTTP, per pairing."""
+    runs, noise = result.get("ninja_runs") or [], result.get("ninja_noise_runs") or []
+    if not runs:
+        return []
+    s = result["settings"]
+    lines = [
+        "### django-ninja: sync and async operations, WSGI and ASGI",
+        "",
+        (
+            "`GET /ninja/me/` as a sync operation called through the WSGI application "
+            "(gunicorn over HTTP) and through Django's ASGI handler (uvicorn), and as an async "
+            "operation through the ASGI handler, each behind durin's "
+            "`TokenAuth(CachedTokenAuthentication)` (a cache hit) and without authentication, "
+            "its own floor; DRF's `/me/` with `CachedTokenAuthentication` and DRF's floor "
+            "alongside. In process: the WSGI application called directly, or an event loop "
+            "driving the ASGI handler with an HTTP scope, one task per request, as uvicorn "
+            f"does; {s['rounds']} rounds × {s['per_round']} requests, all side by side. "
+            "× floor: over the row's own floor (a floor's: over DRF's floor). Cost: µs over "
+            "the row's own floor in the same round, median (IQR) of the rounds and ± two "
+            "standard errors of the median. Hops / threads / caches / Redis connects: per request, "
+            "the event loop's `run_in_executor` calls (thread hops), threads started, cache "
+            "objects Django built, and connections opened to Redis. HTTP: `wrk -t1 -c1` as "
+            "above; uvicorn keeps the connection alive, "
+            "gunicorn's sync worker closes it, so the ASGI rows are also measured with "
+            "`Connection: close`; HTTP cost: 1 / req/s above the floor's, in µs (the range of "
+            "the paired runs)."
+        ),
+        "",
+    ]
+    for db, cache in dict.fromkeys((r["db"], r["cache"]) for r in runs):
+        here = [r for r in runs if (r["db"], r["cache"]) == (db, cache)]
+        floors = {r["contender"]: _find(here, NINJA_FLOORS[r["contender"]], db, cache)
+                  if r["contender"] in NINJA_FLOORS else None for r in here}  # fmt: skip
+        lines += [
+            f"#### django-ninja: {NAMES[db]}, {NAMES[cache]} cache",
+            "",
+            "| contender | SQL / req | hops / threads / caches / Redis connects | µs / req "
+            "| × floor | cost µs: median (IQR), ± 2 SE | 2nd pass: cost µs | "
+            + " | ".join(f"cost ÷ {NINJA_REF_LABELS[ref]}'s" for ref in NINJA_REFERENCES)
+            + " |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(NINJA_REFERENCES),
+        ]
+        for r in here:
+            p, q, d = r["inprocess"], r["queries"], r.get("diag", {})
+            other = _find(noise, *_key(r))
+            second = _cost_cell(other["inprocess"]) if other else "n/a"
+            connects = d.get("redis_connections", 0) + d.get("async_redis_connections", 0)
+            diag = (f"{d['thread_hops']:g} / {d['threads_started']:g} / {d['caches_built']:g} "
+                    f"/ {connects:g}" if d else "n/a")  # fmt: skip
+            most = f" (max {q['max']})" if q["max"] != q["per_request"] else ""
+            queries = f"{q['per_request']:g}{most}"
+            ratios = ["1" if ref == r["contender"] else _iqr(p.get(f"cost_vs_{ref}"))
+                      if "cost" in p else "n/a" for ref in NINJA_REFERENCES]  # fmt: skip
+            lines.append(
+                f"| {_label(labels, r['contender'])} | {queries} | {diag} "
+                f"| {p['median_us']:.0f} | {_ratio(p, 'x_floor')} | {_cost_cell(p)} "
+                f"| {second} | " + " | ".join(ratios) + " |"
+            )
+        lines += ["", "| comparison (cost ÷ cost, round by round) | median (IQR); reading |",
+                  "| --- | --- |"]  # fmt: skip
+        for name, ref in (("ninja_async_cached", "ninja_cached"),
+                          ("ninja_async_cached", "ninja_asgi_cached"),
+                          ("ninja_async_cached", "durin_cached"),
+                          ("ninja_cached", "durin_cached"),
+                          ("ninja_asgi_cached", "ninja_cached")):  # fmt: skip
+            r, other = _find(here, name, db, cache), _find(here, ref, db, cache)
+            if r and other and f"cost_vs_{ref}" in r["inprocess"]:
+                both = [r["inprocess"]["cost"], other["inprocess"]["cost"]]
+                lines.append(f"| {_label(labels, name)} ÷ {_label(labels, ref)} "
+                             f"| {_versus(r['inprocess'][f'cost_vs_{ref}'], both)} |")  # fmt: skip
+        if any(r.get("http") for r in here):
+            lines += [
+                "",
+                (
+                    "| contender | server | HTTP req/s | p50 ms | p99 ms | HTTP cost µs (runs) "
+                    "| `Connection: close`: req/s, p99 ms, cost µs (runs) |"
+                ),
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+            ]
+            for r in here:
+                h, c = r.get("http"), r.get("http_close")
+                if not h:
+                    continue
+                close = (f"{c['requests_per_s']}, {c['p99_ms']:.2f}, "
+                         f"{_http_cost(r, floors[r['contender']], 'http_close')}"
+                         if c else "as the server does")  # fmt: skip
+                server = r.get("server", "gunicorn").split(",")[0]
+                lines.append(
+                    f"| {_label(labels, r['contender'])} | {server} | {h['requests_per_s']} "
+                    f"| {h['p50_ms']:.2f} | {h['p99_ms']:.2f} "
+                    f"| {_http_cost(r, floors[r['contender']])} | {close} |"
+                )
+        lines.append("")
+    servers = dict.fromkeys(r["server"] for r in runs if r.get("server"))
+    lines += [f"Servers: {'; '.join(servers)}.", ""]
+    return lines
+
+
 def markdown(result: dict, labels: dict[str, str]) -> str:
     derive(result)
     m, s = result["machine"], result["settings"]
@@ -405,18 +571,18 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
             f"{result['duration_s'] % 60} s.{partial}"
         ),
         "",
-        (
-            f"µs / req: in process, median of {s['rounds']} rounds × {s['per_round']} warm "
-            "requests (a direct WSGI call through Django's handler, middleware and DRF, as "
-            "gunicorn makes it); the contenders of a table run side by side and take turns round "
-            "by round. Cost: µs over the floor in the same round. × floor and the cost ratios "
-            "(cost ÷ a reference's cost) are medians of the round-by-round ratios, with their "
-            "interquartile range. 2nd pass: the same with fresh processes and databases. HTTP: "
-            f"gunicorn with 1 sync worker, `wrk -t1 -c1 -d{s['wrk_seconds']}s` on loopback, "
-            f"median of {s['wrk_reps']} runs after a 1 s warm-up."
-        ),
-        "",
     ]
+    about = (
+        f"µs / req: in process, median of {s['rounds']} rounds × {s['per_round']} warm "
+        "requests (a direct WSGI call through Django's handler, middleware and DRF, as "
+        "gunicorn makes it); the contenders of a table run side by side and take turns round "
+        "by round. Cost: µs over the floor in the same round. × floor and the cost ratios "
+        "(cost ÷ a reference's cost) are medians of the round-by-round ratios, with their "
+        "interquartile range. 2nd pass: the same with fresh processes and databases. HTTP: "
+        f"gunicorn with 1 sync worker, `wrk -t1 -c1 -d{s['wrk_seconds']}s` on loopback, "
+        f"median of {s['wrk_reps']} runs after a 1 s warm-up."
+    )
+    lines += [about, ""] if result["runs"] else []  # the ninja part has its own
     for db, cache in dict.fromkeys((r["db"], r["cache"]) for r in result["runs"]):
         lines += [f"#### {NAMES[db]}, {NAMES[cache]} cache", ""]
         lines += main_table(result, labels, db, cache)
@@ -426,6 +592,7 @@ def markdown(result: dict, labels: dict[str, str]) -> str:
         lines += [f"Targets ({NAMES[db]}, {NAMES[cache]}):", ""]
         lines += targets_table(result, labels, db, cache)
     lines += variants_table(result, labels)
+    lines += ninja_tables(result, labels)
     floors = ", ".join(
         f"{NAMES[f['cache']]} {f['median_us']:.1f} µs" for f in result["cache_floor"]
     )

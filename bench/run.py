@@ -27,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from report import REFERENCES, costs, distribution, markdown
+from report import NINJA_FLOORS, NINJA_REFERENCES, REFERENCES, costs, distribution, markdown
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -47,7 +47,9 @@ PACKAGES = {
     "knox": ["django-rest-knox==5.1.0"],
     "durin1": ["django-rest-durin==1.1.0", "django-cache-memoize==0.2.1"],
     "simplejwt": ["djangorestframework-simplejwt==5.5.1"],
-    "durin": [f"-e{REPO}"],  # editable: always the working tree's src/durin
+    # editable: always the working tree's src/durin; django-ninja and uvicorn for the ninja part
+    # (plain uvicorn: asyncio's loop and h11, no uvloop or httptools)
+    "durin": [f"-e{REPO}", "django-ninja==1.7.1", "uvicorn==0.54.0"],
 }
 #: contender (a settings module under project/benchproject/settings) -> venv, label
 CONTENDERS = {
@@ -63,14 +65,32 @@ CONTENDERS = {
     "durin_pg_prepared": ("durin", "durin TokenAuthentication, prepared statements"),
     "durin_pg_pool": ("durin", "durin TokenAuthentication, Django's pool"),
 }
+#: django-ninja (issue 13): ``GET /ninja/me/`` as a sync operation under WSGI (gunicorn) and
+#: under ASGI (uvicorn), and as an async operation under ASGI, each behind durin's
+#: ``TokenAuth(CachedTokenAuthentication)`` and without authentication (its own floor).
+NINJA_CONTENDERS = {
+    "ninja_floor": ("durin", "ninja sync operation, WSGI, no authentication (floor)"),
+    "ninja_cached": ("durin", "ninja sync operation, WSGI, durin cached"),
+    "ninja_asgi_floor": ("durin", "ninja sync operation, ASGI, no authentication (floor)"),
+    "ninja_asgi_cached": ("durin", "ninja sync operation, ASGI, durin cached"),
+    "ninja_async_floor": ("durin", "ninja async operation, ASGI, no authentication (floor)"),
+    "ninja_async_cached": ("durin", "ninja async operation, ASGI, durin cached"),
+}
+#: The ninja part's workers: DRF's floor and durin's cached class beside them, the sync figures.
+NINJA = ["floor", "durin_cached", *NINJA_CONTENDERS]
+NINJA_PAIRINGS = (("sqlite", "locmem"), ("postgres", "redis"))
+#: The ninja part's databases are named ``bench_nj_<contender>_<pid>``: its own names.
+NINJA_DB_PREFIX = "bench_nj"
+DRF_CONTENDERS = list(CONTENDERS)
+CONTENDERS.update(NINJA_CONTENDERS)
 #: durin's TokenAuthentication with psycopg 3 options: PostgreSQL only, beside the default.
 PG_VARIANTS = ("durin_pg_prepared", "durin_pg_pool")
 #: (database, cache) -> contenders measured side by side. PostgreSQL + local-memory is there
 #: for the cached classes; the floor, DRF authtoken and simplejwt's stateless class come along
 #: as the references the targets compare with.
 PAIRINGS = {
-    ("sqlite", "locmem"): [c for c in CONTENDERS if c not in PG_VARIANTS],
-    ("postgres", "redis"): list(CONTENDERS),
+    ("sqlite", "locmem"): [c for c in DRF_CONTENDERS if c not in PG_VARIANTS],
+    ("postgres", "redis"): DRF_CONTENDERS,
     ("postgres", "locmem"): ["floor", "drf_token", "simplejwt_stateless", "durin1_cached",
                              "durin_cached"],
 }  # fmt: skip
@@ -129,13 +149,15 @@ def worker(python: Path, *args: str) -> dict:
 class Worker:
     """A ``worker.py serve`` process: one contender on one database and cache.
 
-    ``name`` tells apart several workers of one contender (the scale phase's states).
+    ``name`` tells apart several workers of one contender (the scale phase's states);
+    ``prefix`` starts its database's name (``<prefix>_<contender>_<pid>``).
     """
 
-    def __init__(self, python: Path, contender: str, db: str, cache: str, name: str = "") -> None:
+    def __init__(self, python: Path, contender: str, db: str, cache: str, name: str = "",
+                 prefix: str = "bench") -> None:  # fmt: skip
         self.contender, self.name = contender, name or contender
         self.process = subprocess.Popen(
-            [str(python), str(HERE / "worker.py"), "serve", contender, db, cache],
+            [str(python), str(HERE / "worker.py"), "serve", contender, db, cache, prefix],
             cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.result: dict = {"contender": contender, "db": db, "cache": cache}
@@ -183,34 +205,46 @@ def interleaved(workers: list[Worker], rounds: int, requests: int) -> dict[str, 
     return times
 
 
-def summary(times: dict[str, list[float]], contender: str) -> dict:
+def summary(times: dict[str, list[float]], contender: str, floors: dict[str, str] | None = None,
+            references: tuple[str, ...] = REFERENCES) -> dict:  # fmt: skip
     """Median µs, the medians of the round-by-round ratios to the floor and DRF authtoken,
-    the cost (µs over the floor) and its round-by-round ratio to each reference's cost."""
+    the cost (µs over the floor) and its round-by-round ratio to each reference's cost.
+
+    ``floors``: a contender's own floor where it is not ``floor`` (the ninja part)."""
     mine = times[contender]
+    floor = (floors or {}).get(contender, "floor")
     out = {"median_us": round(statistics.median(mine), 1), "min_us": round(min(mine), 1),
            "max_us": round(max(mine), 1), "rounds_us": [round(t, 1) for t in mine]}  # fmt: skip
-    for name, ref in (("x_floor", "floor"), ("x_drf_token", "drf_token")):
+    if floors:
+        out["floor"] = floor
+    for name, ref in (("x_floor", floor), ("x_drf_token", "drf_token")):
         if ref in times:
             out[name] = round(statistics.median(a / b for a, b in zip(mine, times[ref])), 3)
-    return {**out, **costs(times, contender, REFERENCES)}
+    return {**out, **costs(times, contender, references, floors)}
 
 
 def pairing(pythons: dict[str, Path], contenders: list[str], db: str, cache: str,
-            rounds: int, http: bool) -> list[dict]:  # fmt: skip
-    """All contenders of one database/cache pairing, measured side by side."""
+            rounds: int, http: bool, ninja: bool = False) -> list[dict]:  # fmt: skip
+    """All contenders of one database/cache pairing, measured side by side (``ninja``: the
+    ninja part's, each cost over its own floor)."""
     log(f"{db} + {cache}: setting up {len(contenders)} contenders")
-    workers = [Worker(pythons[CONTENDERS[c][0]], c, db, cache) for c in contenders]
+    prefix = NINJA_DB_PREFIX if ninja else "bench"
+    workers = [Worker(pythons[CONTENDERS[c][0]], c, db, cache, prefix=prefix) for c in contenders]
     try:
         for w in workers:
             ready = w.read()
             w.result.update(queries=ready["queries"], per_user=ready["per_user"],
                             has_table=ready["has_table"], rotates=ready["rotates"])  # fmt: skip
+            if ninja:  # how it is called and served, its thread hops per request
+                w.result.update({k: ready[k] for k in ("interface", "path", "server", "diag")})
         log(f"{db} + {cache}: in-process rounds")
         all_ask(workers, f"round {WARMUP}")
         times = interleaved(workers, rounds, PER_ROUND)
         for w in workers:
-            w.result["inprocess"] = {**summary(times, w.name), "per_round": PER_ROUND}
-        if db == "postgres":
+            figures = (summary(times, w.name, NINJA_FLOORS, NINJA_REFERENCES) if ninja
+                       else summary(times, w.name))  # fmt: skip
+            w.result["inprocess"] = {**figures, "per_round": PER_ROUND}
+        if db == "postgres" and not ninja:
             for w, info in zip(workers, all_ask(workers, "pginfo")):
                 w.result["postgres"] = info
         if http:
@@ -222,18 +256,25 @@ def pairing(pythons: dict[str, Path], contenders: list[str], db: str, cache: str
 
 
 def measure_http(workers: list[Worker], where: str) -> None:
-    """gunicorn + wrk for every worker, the runs interleaved."""
+    """gunicorn (uvicorn for an ASGI worker) + wrk for every worker, the runs interleaved.
+
+    uvicorn keeps the connection alive and gunicorn's sync worker does not, so an ASGI
+    worker is also measured with ``Connection: close`` (``http_close``): a TCP connect per
+    request, as under gunicorn."""
     log(f"{where}: HTTP")
     for w in workers:
         w.ask("http_start")
-    reps: dict[str, list[dict]] = {w.name: [] for w in workers}
+    modes = [(w, "") for w in workers]
+    modes += [(w, " close") for w in workers if w.result.get("interface") == "asgi"]
+    reps: dict[tuple[str, str], list[dict]] = {(w.name, close): [] for w, close in modes}
     for _ in range(WRK_REPS):
-        for w in workers:
-            reps[w.name].append(w.ask(f"wrk {WRK_SECONDS}"))
+        for w, close in modes:
+            reps[w.name, close].append(w.ask(f"wrk {WRK_SECONDS}{close}"))
     for w in workers:
         w.ask("http_stop")
-        runs = reps[w.name]
-        w.result["http"] = {
+    for w, close in modes:
+        runs = reps[w.name, close]
+        w.result["http_close" if close else "http"] = {
             "requests_per_s": round(statistics.median(r["requests_per_s"] for r in runs)),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
@@ -300,6 +341,16 @@ def scale(pythons: dict[str, Path], run: dict, rounds: int, wanted: tuple[str, .
     return out
 
 
+def ninja_members(only: list[str] | None) -> list[str]:
+    """The ninja part's workers: all of them, or those ``--only`` names with the floors their
+    costs are over (none when ``--only`` names no contender of that part)."""
+    if not only:
+        return list(NINJA)
+    chosen = {c for c in only if c in NINJA and c != "floor"}
+    chosen |= {NINJA_FLOORS.get(c, "floor") for c in chosen}
+    return [c for c in NINJA if c in chosen]
+
+
 def machine() -> dict:
     cpu = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -358,17 +409,27 @@ def main() -> None:
     parser.add_argument("--noise-http", action="store_true",
                         help="HTTP in the second pass too (about 3.5 more minutes)")  # fmt: skip
     parser.add_argument("--no-purge", action="store_true", help="skip the 1,000,000-row purge")
+    parser.add_argument("--ninja", action="store_true",
+                        help="the django-ninja part instead of the DRF comparison (sync and "
+                        "async operations, WSGI and ASGI, beside DRF's cached class; --only, "
+                        "--pairings, --no-http, --no-noise-pass, --rounds apply)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"in-process rounds ({ROUNDS})")
     parser.add_argument("--scale-rounds", type=int, default=SCALE_ROUNDS,
                         help=f"rounds of the scale phase ({SCALE_ROUNDS})")  # fmt: skip
     options = parser.parse_args()  # fmt: skip
     started, load_before = time.monotonic(), os.getloadavg()
-    contenders = ["floor"] + [c for c in options.only or CONTENDERS if c != "floor"]
+    contenders = ["floor"] + [c for c in options.only or DRF_CONTENDERS if c != "floor"]
     pairings = [p for p in PAIRINGS if not options.pairings or "+".join(p) in options.pairings]
+    if options.ninja:  # the ninja part alone: no DRF pairing, no scale phase, no purge
+        pairings, options.no_scale, options.no_purge = [], True, True
+    ninja = ninja_members(options.only) if options.ninja else []
+    ninja_pairings = [p for p in NINJA_PAIRINGS
+                      if not options.pairings or "+".join(p) in options.pairings]  # fmt: skip
     scaled = [] if options.no_scale else options.scale or list(SCALE_DEFAULT)
     if scaled == ["all"]:
         scaled = list(CONTENDERS)
-    pythons = {name: venv(name) for name in {CONTENDERS[c][0] for c in contenders} | {"durin"}}
+    wanted = {CONTENDERS[c][0] for c in (contenders if pairings else []) + ninja} | {"durin"}
+    pythons = {name: venv(name) for name in wanted}
     partial = sys.argv[1:] != []
 
     runs, noise = [], []
@@ -388,11 +449,17 @@ def main() -> None:
         ):
             states = tuple(options.scale_states or SCALE_STATES)
             run["scale"] = scale(pythons, run, options.scale_rounds, states)
+    ninja_runs, ninja_noise = [], []
+    for db, cache in ninja_pairings if ninja else []:
+        ninja_runs.extend(pairing(pythons, ninja, db, cache, options.rounds, not options.no_http,
+                                  ninja=True))  # fmt: skip
     if not options.no_noise_pass:  # in process: HTTP's own noise shows in its interleaved runs
         http = options.noise_http and not options.no_http
         for db, cache in pairings:
             members = [c for c in PAIRINGS[db, cache] if c in contenders]
             noise.extend(pairing(pythons, members, db, cache, options.rounds, http))
+        for db, cache in ninja_pairings if ninja else []:
+            ninja_noise.extend(pairing(pythons, ninja, db, cache, options.rounds, http, ninja=True))
     log("bare cache GETs")
     floors = [worker(pythons["durin"], "cachefloor", cache) for cache in ("locmem", "redis")]
     purge = None
@@ -416,6 +483,8 @@ def main() -> None:
         },
         "runs": runs,
         "noise_runs": noise,
+        "ninja_runs": ninja_runs,
+        "ninja_noise_runs": ninja_noise,
         "cache_floor": floors,
         "purge": purge,
         "duration_s": round(time.monotonic() - started),

@@ -3,13 +3,16 @@
 Started by ``run.py`` as ``<venv>/bin/python worker.py MODE ...``; speaks JSON
 lines on stdout. Modes:
 
-- ``serve CONTENDER DB CACHE``: fresh database, one user, one token; then answers
+- ``serve CONTENDER DB CACHE [PREFIX]``: fresh database (named ``PREFIX_CONTENDER_PID``,
+  ``bench`` by default), one user, one token; then answers
   ``run.py``'s commands: SQL queries per request, a round of in-process requests
-  (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it),
-  HTTP through gunicorn + wrk, 50 tokens for the user, 100,000 tokens in the table,
-  the token's session rotated 50 times among 100,000 replaced tokens (``rotate``), reads
-  routed to a read replica that holds the token or lacks it (``replica hit|miss``), what
-  PostgreSQL has prepared on this connection (``pginfo``).
+  (a direct WSGI call through the whole Django/DRF stack, as gunicorn makes it; for a
+  contender whose settings say ``BENCH_INTERFACE = "asgi"``, Django's ASGI handler driven
+  by an event loop, as uvicorn drives it), HTTP through gunicorn (uvicorn) + wrk, 50
+  tokens for the user, 100,000 tokens in the table, the token's session rotated 50 times
+  among 100,000 replaced tokens (``rotate``), reads routed to a read replica that holds
+  the token or lacks it (``replica hit|miss``), what PostgreSQL has prepared on this
+  connection (``pginfo``).
 - ``cachefloor CACHE``: one bare cache GET of a small value, what a cache hit cannot beat.
 - ``purge``: ``manage.py purge_expired_tokens`` on 1,000,000 expired durin tokens (PostgreSQL).
 
@@ -21,12 +24,17 @@ For a person (where the microseconds go; print text or JSON, run with a venv's p
 - ``parts [CACHE DB]``: each step of durin's hot path timed alone (no profiler overhead);
   a step that this version of durin no longer has is reported, not fatal.
 - ``hit CONTENDER [CACHE]``: a cached class's hit next to one bare ``cache.get()``.
+- ``ahit [CACHE]``: durin's ninja auth on a hit, ``authenticate`` against ``aauthenticate``
+  on an event loop, next to the bare cache read each way.
+- ``hops CONTENDER [DB CACHE]``: an ASGI contender's thread hops per request, by function.
 
 DB is ``sqlite`` (default) or ``postgres``; CACHE ``locmem`` (default) or ``redis``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import io
 import json
 import os
@@ -36,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,9 +59,9 @@ FILL = 100_000
 COUNTED = ["default"]
 
 
-def configure(contender: str, db: str, cache: str) -> dict[str, str]:
+def configure(contender: str, db: str, cache: str, prefix: str = "bench") -> dict[str, str]:
     """Point the settings (this process's and a server's) at a fresh database."""
-    name = f"bench_{contender}_{os.getpid()}"
+    name = f"{prefix}_{contender}_{os.getpid()}"
     if db == "postgres":
         recreate_pg(name)
         replica = f"{name}_replica"  # created by ``replicate``, if asked
@@ -104,19 +113,39 @@ def migrate() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
+def caller(header: str | None) -> Caller | AsgiCaller:
+    """The in-process caller the contender's settings ask for (``BENCH_INTERFACE``), on its
+    endpoint (``BENCH_PATH``; the DRF contenders' ``/me/`` by default)."""
+    from django.conf import settings
+
+    path = getattr(settings, "BENCH_PATH", "/me/")
+    if getattr(settings, "BENCH_INTERFACE", "wsgi") == "asgi":
+        return AsgiCaller(header, path)
+    return Caller(header, path)
+
+
 class Caller:
     """Calls the WSGI application the way a server would, with one Authorization header."""
 
-    def __init__(self, header: str | None) -> None:
+    interface = "wsgi"
+
+    def __init__(self, header: str | None, path: str = "/me/") -> None:
         from django.core.wsgi import get_wsgi_application
 
         self.app = get_wsgi_application()
-        self.header = header
+        self.header, self.path = header, path
+
+    def round(self, requests: int) -> float:
+        """Mean µs per request over ``requests`` back-to-back requests."""
+        start = time.perf_counter_ns()
+        for _ in range(requests):
+            self()
+        return (time.perf_counter_ns() - start) / requests / 1000
 
     def environ(self) -> dict:
         env = {
             "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/me/",
+            "PATH_INFO": self.path,
             "QUERY_STRING": "",
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "8000",
@@ -145,11 +174,120 @@ class Caller:
         return status[0], body
 
 
-def count_queries(call: Caller, requests: int = 50) -> dict:
+class AsgiCaller:
+    """Drives Django's ASGI handler the way uvicorn does: one event loop for the process, one
+    task per request with an HTTP scope, a ``receive`` that gives the (empty) body and then
+    waits for a disconnect that never comes, a ``send`` that collects the response.
+
+    Each request's task starts from the same empty context, as a server's tasks start from
+    the server's: Django's per-context state (the ``caches`` handler's cache objects, among
+    others) is then built per request, as it is under uvicorn, rather than inherited from
+    this worker's setup. The loop counts its thread hops (``run_in_executor``) for ``diag``.
+    """
+
+    interface = "asgi"
+
+    def __init__(self, header: str | None, path: str) -> None:
+        from django.core.asgi import get_asgi_application
+
+        self.app = get_asgi_application()
+        self.header, self.path = header, path
+        self.loop = asyncio.new_event_loop()
+        self.server_context = contextvars.Context()
+        self.hops = 0
+        run_in_executor = self.loop.run_in_executor
+
+        def counted(executor, func, *args):
+            self.hops += 1
+            return run_in_executor(executor, func, *args)
+
+        self.loop.run_in_executor = counted
+
+    def scope(self) -> dict:
+        headers = [(b"host", b"127.0.0.1:8000")]
+        if self.header:
+            headers.append((b"authorization", self.header.encode("latin-1")))
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": self.path,
+            "raw_path": self.path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+
+    async def request(self) -> tuple[str, bytes]:
+        messages: list[dict] = []
+        body_sent = False
+
+        async def receive() -> dict:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # no disconnect: the handler cancels this wait
+
+        async def send(message: dict) -> None:
+            messages.append(message)
+
+        await self.app(self.scope(), receive, send)
+        body = b"".join(m.get("body", b"") for m in messages[1:])
+        return str(messages[0]["status"]), body
+
+    async def requests(self, count: int) -> tuple[str, bytes]:
+        for _ in range(count):
+            # A copy of the server's context for each task (``create_task(context=...)`` is 3.11+).
+            task = self.server_context.copy().run(self.loop.create_task, self.request())
+            answer = await task
+        return answer
+
+    def __call__(self) -> tuple[str, bytes]:
+        return self.loop.run_until_complete(self.requests(1))
+
+    def round(self, requests: int) -> float:
+        start = time.perf_counter_ns()
+        self.loop.run_until_complete(self.requests(requests))
+        return (time.perf_counter_ns() - start) / requests / 1000
+
+
+class AllQueries:
+    """Every SQL statement run in this process, whichever thread runs it: under ASGI sync code
+    runs in a thread per request, on that thread's own connection, where Django's
+    ``CaptureQueriesContext`` (one connection) would not see it."""
+
+    def __init__(self) -> None:
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+
+        self.statements: list[str] = []
+        self.lock = threading.Lock()
+        connection_created.connect(self.install, weak=False)
+        for conn in connections.all(initialized_only=True):
+            self.install(None, conn)
+
+    def install(self, sender, connection, **kwargs) -> None:
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
+
+    def __call__(self, execute, sql, params, many, context):
+        with self.lock:
+            self.statements.append(sql)
+        return execute(sql, params, many, context)
+
+
+def count_queries(call: Caller | AsgiCaller, requests: int = 50) -> dict:
     """SQL queries of each of ``requests`` warm requests: the usual count and the largest.
 
     The usual count (the mode) is the per-request figure; a write made once a
-    minute (durin's ``last_used``) shows up only in ``max``.
+    minute (durin's ``last_used``) shows up only in ``max``. Under ASGI every thread's
+    connection is watched (``AllQueries``).
     """
     from contextlib import ExitStack
 
@@ -157,15 +295,24 @@ def count_queries(call: Caller, requests: int = 50) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     counts, statements = [], set()
-    for _ in range(requests):
-        with ExitStack() as stack:
-            captured = [
-                stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in COUNTED
-            ]
+    if call.interface == "asgi":
+        watch = AllQueries()
+        for _ in range(requests):
+            before = len(watch.statements)
             call()
-        queries = [q for ctx in captured for q in ctx.captured_queries]
-        counts.append(len(queries))
-        statements.update(q["sql"][:200] for q in queries)
+            counts.append(len(watch.statements) - before)
+        statements.update(sql[:200] for sql in watch.statements)
+    else:
+        for _ in range(requests):
+            with ExitStack() as stack:
+                captured = [
+                    stack.enter_context(CaptureQueriesContext(connections[alias]))
+                    for alias in COUNTED
+                ]
+                call()
+            queries = [q for ctx in captured for q in ctx.captured_queries]
+            counts.append(len(queries))
+            statements.update(q["sql"][:200] for q in queries)
     return {
         "per_request": statistics.mode(counts),
         "max": max(counts),
@@ -173,12 +320,47 @@ def count_queries(call: Caller, requests: int = 50) -> dict:
     }
 
 
-def one_round(call: Caller, requests: int) -> float:
-    """Mean µs per request over ``requests`` back-to-back requests."""
-    start = time.perf_counter_ns()
-    for _ in range(requests):
-        call()
-    return (time.perf_counter_ns() - start) / requests / 1000
+def diag(call: Caller | AsgiCaller, requests: int = 50) -> dict:
+    """Per warm request: thread hops (an ASGI caller's ``run_in_executor`` calls), threads
+    started, cache objects Django built (``caches[alias]`` made anew) and Redis connections
+    opened (redis-py's and redis.asyncio's ``Connection._connect``). Counted outside the
+    timed rounds, by wrapping those functions for the while."""
+    import redis.asyncio.connection
+    import redis.connection
+    from django.core.cache import caches
+
+    counted = {
+        "threads_started": (threading.Thread, "start"),
+        "caches_built": (caches, "create_connection"),
+        "redis_connections": (redis.connection.Connection, "_connect"),
+        "async_redis_connections": (redis.asyncio.connection.Connection, "_connect"),
+    }
+    counts = dict.fromkeys(counted, 0)
+    originals = {name: vars(owner).get(attr) for name, (owner, attr) in counted.items()}
+
+    def counting(name: str, function):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for name, (owner, attr) in counted.items():
+        setattr(owner, attr, counting(name, getattr(owner, attr)))
+    hops = getattr(call, "hops", 0)
+    try:
+        for _ in range(requests):
+            call()
+    finally:
+        for name, (owner, attr) in counted.items():
+            if originals[name] is None:
+                delattr(owner, attr)  # it was the class's (or an inherited) attribute
+            else:
+                setattr(owner, attr, originals[name])
+    return {
+        "thread_hops": (getattr(call, "hops", 0) - hops) / requests,
+        **{name: n / requests for name, n in counts.items()},
+    }
 
 
 def free_port() -> int:
@@ -203,16 +385,34 @@ def parse_wrk(text: str) -> dict:
     }
 
 
-class Server:
-    """gunicorn with 1 sync worker on loopback, serving this contender's database."""
+#: How each interface is served over HTTP: one worker process each, on loopback.
+SERVERS = {
+    "wsgi": "gunicorn, 1 sync worker (closes the connection after each response)",
+    "asgi": "uvicorn, 1 process, asyncio's own event loop and h11 (no uvloop, no httptools; "
+    "keeps the connection alive)",
+}
 
-    def __init__(self, env: dict[str, str], header: str | None) -> None:
+
+def server_command(interface: str, port: int) -> list[str]:
+    bin_dir = Path(sys.executable).parent
+    if interface == "asgi":
+        return [str(bin_dir / "uvicorn"), "benchproject.asgi:application", "--host", "127.0.0.1",
+                "--port", str(port), "--loop", "asyncio", "--http", "h11", "--lifespan", "off",
+                "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    return [str(bin_dir / "gunicorn"), "benchproject.wsgi:application", "--workers", "1",
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]  # fmt: skip
+
+
+class Server:
+    """gunicorn with 1 sync worker (or uvicorn, for an ASGI contender) on loopback, serving
+    this contender's database."""
+
+    def __init__(self, env: dict[str, str], header: str | None, interface: str = "wsgi",
+                 path: str = "/me/") -> None:  # fmt: skip
         self.port = free_port()
-        self.header = header
-        gunicorn = Path(sys.executable).parent / "gunicorn"
+        self.header, self.path = header, path
         self.process = subprocess.Popen(
-            [str(gunicorn), "benchproject.wsgi:application", "--workers", "1",
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+            server_command(interface, self.port),
             cwd=PROJECT, env={**os.environ, **env},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -223,31 +423,34 @@ class Server:
                 break
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
+                    raise RuntimeError(f"{interface} server did not start") from None
                 time.sleep(0.1)
         self.wrk(1)  # warm-up: imports, first connection, the cached classes' first miss
 
-    def wrk(self, seconds: int) -> dict:
-        """``wrk`` with 1 thread and 1 connection for ``seconds``."""
+    def wrk(self, seconds: int, close: bool = False) -> dict:
+        """``wrk`` with 1 thread and 1 connection for ``seconds``; ``close``: every request asks
+        for ``Connection: close``, so each pays a TCP connect as under gunicorn's sync worker."""
         cmd = ["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency"]
         if self.header:
             cmd += ["-H", f"Authorization: {self.header}"]
-        out = subprocess.run(cmd + [f"http://127.0.0.1:{self.port}/me/"],
+        if close:
+            cmd += ["-H", "Connection: close"]
+        out = subprocess.run(cmd + [f"http://127.0.0.1:{self.port}{self.path}"],
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
-        return {**parse_wrk(out), "seconds": seconds}
+        return {**parse_wrk(out), "seconds": seconds, "close": close}
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
 
 
-def serve(contender: str, db: str, cache: str) -> None:
+def serve(contender: str, db: str, cache: str, prefix: str = "bench") -> None:
     """Set up, then answer one JSON line per command read from stdin (``run.py`` drives).
 
     The driver interleaves rounds of all contenders of a pairing, so that load from
     elsewhere on the machine falls on all of them alike.
     """
-    env = configure(contender, db, cache)
+    env = configure(contender, db, cache, prefix)
     from benchproject.contenders import CONTENDERS
     from django.contrib.auth import get_user_model
 
@@ -259,7 +462,7 @@ def serve(contender: str, db: str, cache: str) -> None:
         user = get_user_model().objects.create_user("bench", password=None)
         token = adapter.issue(user)
         header = f"{adapter.scheme} {token}" if adapter.scheme else None
-        call = Caller(header)
+        call = caller(header)
         status, body = call()
         # simplejwt's stateless TokenUser gives the id claim as a string
         expected = None if adapter.scheme is None else str(user.pk)
@@ -269,19 +472,20 @@ def serve(contender: str, db: str, cache: str) -> None:
         call()  # the cached classes: the first request filled the cache
         reply({"queries": count_queries(call), "per_user": adapter.per_user,
                "has_table": adapter.has_table or contender == "simplejwt",
-               "rotates": adapter.rotates})  # fmt: skip
+               "rotates": adapter.rotates, "interface": call.interface, "path": call.path,
+               "server": SERVERS[call.interface], "diag": diag(call)})  # fmt: skip
         for line in sys.stdin:
             command, *args = line.split()
             if command == "round":
                 catch_up()
-                reply({"us": one_round(call, int(args[0]))})
+                reply({"us": call.round(int(args[0]))})
             elif command == "queries":
                 reply(count_queries(call))
             elif command == "http_start":
-                server = Server(env, header)
+                server = Server(env, header, call.interface, call.path)
                 reply({})
             elif command == "wrk":
-                reply(server.wrk(int(args[0])))
+                reply(server.wrk(int(args[0]), close=args[1:] == ["close"]))
             elif command == "http_stop":
                 server.stop()
                 server = None
@@ -464,9 +668,9 @@ def purge(rows: int = 1_000_000) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {AuthToken._meta.db_table} "
-                "(digest, user_id, client_id, created, expiry, last_used, user_agent) "
+                "(digest, user_id, client_id, created, expiry, last_used, user_agent, name, hint) "
                 "SELECT encode(sha256(i::text::bytea), 'hex'), %s, %s, "
-                "now() - interval '2 days', now() - interval '1 day', NULL, '' "
+                "now() - interval '2 days', now() - interval '1 day', NULL, '', '', '' "
                 "FROM generate_series(1, %s) AS i",
                 [user.pk, client.pk, rows],
             )
@@ -704,6 +908,128 @@ def hit(contender: str, cache: str = "redis") -> dict:
             **{name: round(statistics.median(v), 1) for name, v in samples.items()}}  # fmt: skip
 
 
+def ahit(cache: str = "redis", calls: int = 300, repeats: int = 15) -> dict:
+    """durin's ninja ``TokenAuth(CachedTokenAuthentication)`` on a hit, sync against async, each
+    alternating with the others in one process (µs per call, median of ``repeats``):
+
+    - ``authenticate``: as a sync operation calls it (one cache object for the process, as
+      under WSGI);
+    - ``aauthenticate``: awaited on an event loop, as an async operation calls it, in a task
+      started from an empty context, as a server starts each request's: Django then builds
+      the cache object anew for each call, as it does per request under ASGI;
+    - ``aauthenticate, one context``: awaited directly, the cache object built once;
+    - ``empty task``: a task from an empty context that does nothing, the part of the second
+      row that is not durin's;
+    - the bare read each way: ``get_many`` in the thread, ``aget_many`` on the loop (durin's
+      one round trip for the entry and the generation; a step this version of durin does not
+      have shows ``n/a``).
+    """
+    import timeit
+
+    from django.test import RequestFactory
+
+    db = "postgres" if cache == "redis" else "sqlite"
+    env = configure("ninja_async_cached", db, cache, "bench_nj")
+    from benchproject.contenders import Durin
+    from django.contrib.auth import get_user_model
+
+    from durin import cache as durin_cache
+    from durin import crypto
+    from durin.auth import CachedTokenAuthentication
+    from durin.contrib.ninja import TokenAuth
+
+    try:
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        token = Durin().issue(user)
+        request = RequestFactory().get("/ninja/me/", HTTP_AUTHORIZATION=f"Token {token}")
+        auth = TokenAuth(CachedTokenAuthentication)
+        assert auth.authenticate(request).user_id == user.pk  # and the cache is filled
+        loop, empty = asyncio.new_event_loop(), contextvars.Context()
+        keys = [durin_cache.cache_key(crypto.digest(token)), durin_cache.generation_key()]
+
+        async def nothing() -> None:
+            pass
+
+        async def fresh(make) -> None:
+            for _ in range(calls):
+                await empty.copy().run(loop.create_task, make())
+
+        async def direct(make) -> None:
+            for _ in range(calls):
+                await make()
+
+        steps = {
+            "authenticate": lambda: [auth.authenticate(request) for _ in range(calls)],
+            "aauthenticate": lambda: loop.run_until_complete(
+                fresh(lambda: auth.aauthenticate(request))
+            ),
+            "aauthenticate, one context": lambda: loop.run_until_complete(
+                direct(lambda: auth.aauthenticate(request))
+            ),
+            "empty task": lambda: loop.run_until_complete(fresh(nothing)),
+            "get_many (sync)": lambda: [
+                durin_cache.get_many(durin_cache.backend(), keys) for _ in range(calls)
+            ],
+            "aget_many (on the loop)": lambda: loop.run_until_complete(
+                direct(lambda: durin_cache.aget_many(durin_cache.backend(), keys))
+            ),
+        }
+        samples: dict[str, list[float]] = {}
+        for name, step in list(steps.items()):
+            try:
+                step()  # warm-up: first connections, clients kept per loop
+            except Exception as exc:  # noqa: BLE001 - a step this version does not have
+                samples[name] = f"n/a: {type(exc).__name__}: {exc}"[:200]
+                del steps[name]
+        for _ in range(repeats):
+            for name, step in steps.items():
+                seconds = timeit.timeit(step, number=1)
+                samples.setdefault(name, []).append(seconds / calls * 1e6)
+        loop.close()
+    finally:
+        drop(env)
+    return {"cache": cache, "us": {name: round(statistics.median(v), 1) if isinstance(v, list)
+                                   else v for name, v in samples.items()}}  # fmt: skip
+
+
+def hops(contender: str, db: str = "sqlite", cache: str = "locmem", requests: int = 50) -> dict:
+    """What an ASGI contender's warm request runs in a thread: each ``run_in_executor`` call
+    of the event loop, named by the sync function ``sync_to_async`` wrapped, per request.
+
+    Run it on an authenticated contender and on its floor: what the first adds is durin's."""
+    env = configure(contender, db, cache, "bench_nj")
+    from benchproject.contenders import CONTENDERS
+    from django.contrib.auth import get_user_model
+
+    try:
+        adapter = CONTENDERS[contender]()
+        migrate()
+        user = get_user_model().objects.create_user("bench", password=None)
+        token = adapter.issue(user)
+        call = caller(f"{adapter.scheme} {token}" if adapter.scheme else None)
+        if call.interface != "asgi":
+            raise SystemExit(f"{contender} is called through WSGI: no event loop, no hops")
+        for _ in range(WARMUP):
+            call()
+        seen: dict[str, int] = {}
+        run_in_executor = call.loop.run_in_executor
+
+        def named(executor, func, *args):
+            inner = getattr(getattr(getattr(func, "func", None), "__self__", None), "func", func)
+            name = f"{getattr(inner, '__module__', '?')}.{getattr(inner, '__qualname__', inner)}"
+            seen[name] = seen.get(name, 0) + 1
+            return run_in_executor(executor, func, *args)
+
+        call.loop.run_in_executor = named
+        for _ in range(requests):
+            call()
+    finally:
+        drop(env)
+    return {"contender": contender, "db": db, "cache": cache,
+            "per_request": {name: n / requests for name, n in seen.items()}}  # fmt: skip
+
+
 def timezone_now():
     from django.utils import timezone
 
@@ -717,5 +1043,7 @@ if __name__ == "__main__":
     elif mode in ("cachefloor", "purge"):  # run.py reads their one JSON line
         reply({"cachefloor": cachefloor, "purge": purge}[mode](*args))
     else:
-        out = {"profile": profile, "tree": tree, "parts": parts, "hit": hit}[mode](*args)
+        modes = {"profile": profile, "tree": tree, "parts": parts, "hit": hit, "ahit": ahit,
+                 "hops": hops}  # fmt: skip
+        out = modes[mode](*args)
         print(out if isinstance(out, str) else json.dumps(out, indent=1, ensure_ascii=False))

@@ -202,8 +202,9 @@ class Durin(Floor):
         tokens, replaced = AuthToken._meta, SupersededToken._meta
         token_columns = ", ".join(
             quote(tokens.get_field(name).column)
-            for name in ("digest", "user", "client", "created", "expiry", "last_used", "user_agent")
-        )
+            for name in ("digest", "user", "client", "created", "expiry", "last_used", "user_agent",
+                         "name", "hint")  # the last three: '' (Django's defaults, not the table's)
+        )  # fmt: skip
         history_columns = ", ".join(
             quote(replaced.get_field(name).column)
             for name in ("digest", "session", "superseded_at")
@@ -212,7 +213,8 @@ class Durin(Floor):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {quote(tokens.db_table)} ({token_columns}) {COUNTER}"
-                f"SELECT {random_hex(connection.vendor, 64)}, %s, %s, %s, %s, %s, '' FROM n",
+                f"SELECT {random_hex(connection.vendor, 64)}, %s, %s, %s, %s, %s, '', '', '' "
+                "FROM n",
                 [(history - times) // times, elsewhere.pk, self.client().pk, adapt(now),
                  adapt(now + timedelta(days=1)), adapt(now)],
             )  # fmt: skip
@@ -265,4 +267,11 @@ CONTENDERS = {
     "durin_cached": Durin,
     "durin_pg_prepared": Durin,
     "durin_pg_pool": Durin,
+    # django-ninja: the same endpoint as a sync or async operation (``ninja_api``)
+    "ninja_floor": Floor,
+    "ninja_cached": Durin,
+    "ninja_asgi_floor": Floor,
+    "ninja_asgi_cached": Durin,
+    "ninja_async_floor": Floor,
+    "ninja_async_cached": Durin,
 }
