@@ -521,3 +521,20 @@ def test_a_tls_option_only_the_sync_client_knows_gets_no_async_client():
         return async_redis.reader(cache)
 
     assert asyncio.run(reader()) is None
+
+
+@needs_redis_server
+def test_reads_through_a_cache_object_per_request_share_one_connection(private_redis):
+    """Under ASGI, Django builds a cache object per request, each with a connection pool of
+    its own; durin's sync reads (a sync view under ASGI) go through one pool per
+    configuration, so requests do not each open a Redis connection."""
+    from django.core.cache.backends.redis import RedisCache
+
+    location = f"redis://127.0.0.1:{private_redis.port}/0"
+    name = "durin-per-request-test"
+    options = {"KEY_PREFIX": "per-request", "OPTIONS": {"client_name": name}}
+    per_request = [RedisCache(location, options) for _ in range(5)]
+    for cache in per_request:  # all alive at once, as concurrent requests' caches are
+        assert token_cache.get_many(cache, ["a", "b"]) == {}
+    with redis.Redis(port=private_redis.port) as admin:
+        assert [client["name"] for client in admin.client_list()].count(name) == 1

@@ -41,13 +41,24 @@ def reader(cache: BaseCache) -> Any | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    configuration = repr((client._servers[0], sorted(options.items())))
+    key = configuration(client)
     clients = _clients_of(loop)
     try:
-        return clients[configuration]
+        return clients[key]
     except KeyError:
-        clients[configuration] = _opened(client._servers[0], options)
-        return clients[configuration]
+        clients[key] = _opened(client._servers[0], options)
+        return clients[key]
+
+
+def configuration(client: Any) -> str:
+    """What a ``RedisCache``'s client connects with: its caches may share one connection pool.
+
+    Django builds a cache object (and a client, with a pool of its own) per thread, and under
+    ASGI per request; the configuration stays the same.
+    """
+    pool_class = client._pool_class
+    options = sorted(client._pool_options.items(), key=lambda item: item[0])
+    return repr((client._servers, f"{pool_class.__module__}.{pool_class.__qualname__}", options))
 
 
 def _opened(url: str, options: dict[str, Any]) -> Any | None:
@@ -76,3 +87,8 @@ def _forget_closed_loops() -> None:
         loop = ref()
         if loop is None or loop.is_closed():
             _by_loop.pop(key, None)
+
+
+def forget() -> None:
+    """Drop every client (the cache settings changed); their loops close their connections."""
+    _by_loop.clear()

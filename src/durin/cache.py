@@ -95,6 +95,8 @@ def backend() -> BaseCache:
 
 #: Django's RedisCache -> the redis-py client its reads go through (see ``get_many``).
 _redis_readers: weakref.WeakKeyDictionary[BaseCache, Any] = weakref.WeakKeyDictionary()
+#: The same clients by the configuration they connect with (``async_redis.configuration``).
+_redis_clients: dict[str, Any] = {}
 
 
 def get_many(cache: BaseCache, keys: list[str]) -> dict[str, Any]:
@@ -103,14 +105,20 @@ def get_many(cache: BaseCache, keys: list[str]) -> dict[str, Any]:
     Django's ``RedisCache`` builds a new redis-py client for every call, which costs
     more Python than the rest of a cache hit (the client copies its table of response
     callbacks). For that backend, with one server, the same read goes through one
-    client kept per cache object, over the cache's own connection pool, keys and
-    serializer. Any other backend is asked as usual.
+    client kept per configuration, over the cache's own connection pool (redis-py's are
+    thread-safe), keys and serializer. Per configuration, not per cache object: under
+    ASGI, Django builds a cache object per request, each with a pool of its own, so each
+    request would open a connection. Any other backend is asked as usual.
     """
     reader = _redis_readers.get(cache)
     if reader is None:
         if type(cache) is not RedisCache or len(cache._cache._servers) != 1:
             return cache.get_many(keys)
-        reader = _redis_readers[cache] = cache._cache.get_client(None)
+        configuration = async_redis.configuration(cache._cache)
+        reader = _redis_clients.get(configuration)
+        if reader is None:
+            reader = _redis_clients[configuration] = cache._cache.get_client(None)
+        _redis_readers[cache] = reader
     # durin's own keys (a prefix and hex digits) need no memcached-compatibility warning.
     made = [cache.make_key(key) for key in keys]
     loads = cache._cache._serializer.loads
@@ -199,6 +207,9 @@ def reset_namespaces(*, setting: str, **kwargs: Any) -> None:
         namespaces.cache_clear()
     if setting in DATABASE_SETTINGS:
         _database_identity.cache_clear()
+    if setting == "CACHES":  # Django closes its caches: the clients kept beside them go too
+        _redis_clients.clear()
+        async_redis.forget()
 
 
 def cache_key(digest: str, namespace: str | None = None) -> str:
