@@ -1,8 +1,8 @@
 """An attacker's pass over issue 13: async authentication, django-ninja, ``token_required``,
 read replicas (CONTRACT §3, §11, §12).
 
-Every test here is a finding, a strict xfail until it is fixed: each names the promise that
-breaks and why. What held is in the report of this pass, not here.
+Every test here is a finding of that pass; the ones still marked strict xfail are not fixed
+yet, and name the promise that breaks and why. What held is in the report of this pass.
 """
 
 from __future__ import annotations
@@ -45,12 +45,6 @@ def _url(frontend: str, name: str, kind: str) -> str:
 # --- A project's own class: its refusal skipped on every async path --------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="async views and operations call aauthenticate/aauthenticate_credentials, which "
-    "never go through a project's authenticate() or (cached class) authenticate_credentials() "
-    "override, so a token the sync path refuses is accepted there",
-)
 @pytest.mark.django_db
 @pytest.mark.urls(URLS)
 @pytest.mark.parametrize("name", PROJECT_CLASSES)
@@ -73,12 +67,6 @@ def test_a_project_classs_refusal_holds_on_async_views_too(api, user, make_clien
     django.VERSION < (5, 1),
     reason="LoginRequiredMiddleware exists from Django 5.1: NOT TESTED on this Django",
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="token_required exempts its view from CSRF as DRF does, but not from "
-    "LoginRequiredMiddleware as DRF's as_view() does (login_required = False): a request "
-    "with a valid token is redirected to LOGIN_URL, one without any gets a 302, not a 401",
-)
 @pytest.mark.django_db
 @pytest.mark.urls("tests.async_urls")
 @pytest.mark.parametrize("view", ["plain-sync", "plain-async", "cached-sync", "cached-async"])
@@ -98,12 +86,6 @@ def test_token_required_answers_for_itself_under_login_required_middleware(token
 # --- durin.E011 and a token_required on one method of a class-based view ---------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="durin.E011 looks for token_required's mark on the URL's callback (and a class's "
-    "dispatch, which as_view() copies) but not on a class-based view's get/post, so the plain "
-    "class trusting a lagging replica there is not refused",
-)
 @pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 def test_e011_finds_token_required_on_a_class_based_views_method(api, user, web, settings):
     urlconf = ModuleType("atk_report_urls")
@@ -141,13 +123,6 @@ def test_a_revocation_holds_when_the_cache_is_flushed_while_the_replica_lags(api
         assert (answered, read["replica"]) == (401, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a sliding token's extension is written on the primary without a stale marker, and "
-    "once its entry ends (at most half the client's token_ttl later) the lookup reads the "
-    "lagging replica's old expiry and deletes, on the primary, a token the primary holds as "
-    "valid",
-)
 @pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 def test_a_slid_token_is_not_expired_by_a_replica_behind_its_extension(api, user, make_client):
     """A one-minute sliding client writes its use every 30 seconds; the replica lags 35
@@ -166,12 +141,6 @@ def test_a_slid_token_is_not_expired_by_a_replica_behind_its_extension(api, user
     assert (answered, on_primary(token)) == (200, True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reauthenticate/ checks the password with authenticate(), which reads the user on "
-    "the lagging replica, and grants recent authentication without comparing the primary's "
-    "row (as login does): a password changed a moment ago still unlocks sudo mode",
-)
 @pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 def test_reauthenticate_refuses_a_password_the_primary_no_longer_holds(api, user, web, settings):
     """With REVOKE_TOKENS_ON_PASSWORD_CHANGE off, a session survives a password change; a
@@ -263,12 +232,6 @@ def _a_driver_that_cannot_decode_a_row(*args: Any, **kwargs: Any) -> Any:
     raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="authenticate/aauthenticate turn any UnicodeError raised while the credentials are "
-    "resolved (the lookup, its writes, signal receivers) into 401 'invalid characters', so a "
-    "database that fails to decode a row answers 401 instead of a server error",
-)
 @pytest.mark.django_db
 @pytest.mark.urls("tests.async_urls")
 @pytest.mark.parametrize(

@@ -110,25 +110,26 @@ class TokenAuthentication(BaseAuthentication):
         if token is None:
             return None
         with _refusals_remembered(request):
-            try:
-                return self.authenticate_credentials(token)
-            except UnicodeError:
-                raise _invalid_characters() from None
+            return self.authenticate_credentials(token)
 
     async def aauthenticate(self, request: Any) -> tuple[Any, AuthToken] | None:
-        """``authenticate`` for async code: durin's django-ninja auth and ``token_required``."""
+        """``authenticate`` for async code: durin's django-ninja auth and ``token_required``.
+
+        A project's own ``authenticate`` may query or refuse more: it runs in one hop.
+        """
+        if _owner(type(self), "authenticate") is not TokenAuthentication:
+            return await sync_to_async(self.authenticate)(request)
         token = self.presented_token(request)
         if token is None:
             return None
         with _refusals_remembered(request):
-            try:
-                return await self.aauthenticate_credentials(token)
-            except UnicodeError:
-                raise _invalid_characters() from None
+            return await self.aauthenticate_credentials(token)
 
-    def presented_token(self, request: Any) -> bytes | None:
+    def presented_token(self, request: Any) -> str | None:
         """The token of an ``Authorization: <prefix> <token>`` header, ``None`` for another
-        scheme or none; raises ``AuthenticationFailed`` for a durin header without one token.
+        scheme or none; raises ``AuthenticationFailed`` for a durin header without one token
+        (or with bytes that are no UTF-8: only the header's, a database's own decoding error
+        is a server error).
 
         Reads nothing but the header, so sync and async callers share it.
         """
@@ -146,9 +147,12 @@ class TokenAuthentication(BaseAuthentication):
                     _("Invalid token header. Token string should not contain spaces."),
                     "token_header_spaces",
                 )
-            if unencodable:
-                raise _invalid_characters()
-        return parts[1]
+            try:
+                if unencodable:
+                    raise UnicodeError
+                return parts[1].decode("utf-8")
+            except UnicodeError:
+                raise _invalid_characters() from None
 
     @classmethod
     def authenticate_credentials(cls, token: bytes | str) -> tuple[Any, AuthToken]:
@@ -176,6 +180,11 @@ class TokenAuthentication(BaseAuthentication):
         if auth_token is None:
             raise _failed(_("Invalid token."), "token_invalid")
         now = timezone.now()
+        if auth_token.expiry <= now and digest is not None and lookup.from_replica(auth_token):
+            # A replica may lag behind a sliding extension: the primary says what expired.
+            auth_token = cls.get_token(digest, primary_only=True)
+            if auth_token is None:
+                raise _failed(_("Invalid token."), "token_invalid")
         if auth_token.expiry <= now:
             cls.expire(auth_token)
             raise _failed(_("The given token has expired."), "token_expired")
@@ -259,14 +268,28 @@ class TokenAuthentication(BaseAuthentication):
 
 
 #: Hooks a cache hit would call; the async hit path runs them only as durin wrote them.
-_HIT_HOOKS = ("digest_of", "get_token", "accept", "validate_user", "record_use", "remember")
+_HIT_HOOKS = (
+    "authenticate_credentials",
+    "digest_of",
+    "get_token",
+    "accept",
+    "validate_user",
+    "record_use",
+    "remember",
+)
+
+
+def _owner(cls: type, name: str) -> type:
+    """The class of ``cls``'s MRO that defines ``name``."""
+    return next(k for k in cls.__mro__ if name in vars(k))
 
 
 @functools.cache
 def _hooks_are_durins(cls: type) -> bool:
     """Whether ``cls`` (a ``CachedTokenAuthentication``) keeps durin's own hit hooks, which
-    query nothing on a hit: a project's override may, and must not run on the event loop."""
-    owners = (next(k for k in cls.__mro__ if name in vars(k)) for name in _HIT_HOOKS)
+    query nothing on a hit: a project's override may (or may refuse more), and must run
+    as it would in a sync view, never on the event loop."""
+    owners = (_owner(cls, name) for name in _HIT_HOOKS)
     return all(owner in (CachedTokenAuthentication, TokenAuthentication) for owner in owners)
 
 

@@ -457,11 +457,15 @@ def _view_auth_classes() -> list[Any]:
 
 
 def _durin_classes_outside_drf(callback: Any) -> Iterable[type]:
-    """The class of a ``token_required`` view, or of each ``TokenAuth`` guarding the
-    operations of a django-ninja view (ninja's view closes over its ``PathView``)."""
-    decorated = getattr(callback, "durin_authentication_class", None)
-    if decorated is not None:
-        yield decorated
+    """The class of a ``token_required`` view (or class-based view's method), or of each
+    ``TokenAuth`` guarding the operations of a django-ninja view (ninja's view closes over
+    its ``PathView``)."""
+    view_class = getattr(callback, "view_class", None)  # a class-based view's methods
+    methods = getattr(view_class, "http_method_names", None) or ()
+    for view in (callback, *(getattr(view_class, name, None) for name in methods)):
+        decorated = getattr(view, "durin_authentication_class", None)
+        if decorated is not None:
+            yield decorated
     for cell in getattr(callback, "__closure__", None) or ():
         try:
             operations = getattr(cell.cell_contents, "operations", None)

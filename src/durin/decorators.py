@@ -26,8 +26,8 @@ def token_required(
     on a sync or async view. The view sees ``request.user`` (also ``await request.auser()``)
     and ``request.auth``, the ``AuthToken``. The 401 has DRF's body (``{"detail": ...}``,
     the messages of durin's DRF classes) and ``WWW-Authenticate`` challenge. The view is
-    exempt from CSRF checks, as DRF's views are: a token is not a cookie, a browser never
-    sends one by itself.
+    exempt from CSRF checks, as DRF's views are (a token is not a cookie, a browser never
+    sends one by itself), and from ``LoginRequiredMiddleware``.
     """
 
     def decorate(view: View) -> View:
@@ -59,6 +59,9 @@ def token_required(
                 return view(request, *args, **kwargs)
 
         wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+        # The view answers for itself, as DRF's do: Django's LoginRequiredMiddleware (5.1+)
+        # would send a request with a valid token to the login page.
+        wrapper.login_required = False  # type: ignore[attr-defined]
         wrapper.durin_authentication_class = authentication_class  # type: ignore[attr-defined]  # durin.E011
         return wrapper  # type: ignore[return-value]
 

@@ -119,6 +119,11 @@ def find(digest: str, related: tuple[str, ...], *, primary_only: bool = False) -
     return token
 
 
+def from_replica(token: AuthToken) -> bool:
+    """Whether ``token`` was read elsewhere than on the database it is written to."""
+    return token._state.db != router.db_for_write(AuthToken)
+
+
 def _find_on(alias: str, digest: str, related: tuple[str, ...]) -> AuthToken | None:
     connection = connections[alias]
     statements = compiled(connection)

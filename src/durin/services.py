@@ -98,6 +98,20 @@ def _check_credentials_unchanged(user: Any, stored: dict[str, Any] | None) -> No
         raise CredentialsChanged()
 
 
+def credentials_current(user: Any) -> bool:
+    """Whether the primary still holds the password and active flag ``user`` was checked
+    with: an authentication backend reads where the router sends reads, and a replica
+    may still hold a password changed a moment ago."""
+    model = type(user)
+    fields = {f.attname for f in model._meta.concrete_fields} & {"password", "is_active"}
+    rows = model._default_manager.using(router.db_for_write(model)).filter(pk=user.pk)
+    try:
+        _check_credentials_unchanged(user, rows.values(*fields).first())
+    except CredentialsChanged:
+        return False
+    return True
+
+
 def _request_metadata(request: HttpRequest | None) -> dict[str, Any]:
     if request is None:
         return {}

@@ -403,7 +403,12 @@ class ReauthenticateView(OwnTransactions, TokenRequiredView):
             username=user.get_username(),
             password=serializer.validated_data["password"],
         )
-        if checked is None or checked.pk != user.pk or not checked.is_active:
+        if (
+            checked is None
+            or checked.pk != user.pk
+            or not checked.is_active
+            or not services.credentials_current(checked)
+        ):
             throttle.failed()
             raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]}, code="authorization")
         throttle.succeeded()

@@ -164,8 +164,9 @@ def expire(api: Any, token: AuthToken) -> None:  # the request travels to its ex
 #: (CONTRACT §9, §11). The cached class finds the revocation's stale marker and reads the
 #: primary only, where a lagging replica cannot answer for it.
 REFUSALS = {
-    # The read; the deletion (its rotation history with it).
-    "expired": (expire, "The given token has expired.", {"db": (1, 5), "cached": (1, 5)}),
+    # The read; the read again on the primary (a replica may lag behind a sliding
+    # extension), the deletion (its rotation history with it).
+    "expired": (expire, "The given token has expired.", {"db": (1, 6), "cached": (1, 6)}),
     "inactive": (
         deactivate_keeping_tokens,
         "User inactive or deleted.",
