@@ -86,7 +86,14 @@ def lagging_replica() -> Iterator[None]:
     replicate()
     with override_settings(DATABASE_ROUTERS=[f"{__name__}.ReadsFromTheReplica"]):
         token_cache.namespaces()  # read once per process: not in any count below
+        settle_the_generation()
         yield
+
+
+def settle_the_generation() -> None:
+    """A cache whose generation began long ago, as in a deployment that has run for a while:
+    a new one sends every miss to the primary until the markers it may have lost expire."""
+    token_cache.backend().set(token_cache.generation_key(), "0-settled", None)
 
 
 @contextmanager
@@ -454,6 +461,25 @@ def test_the_plain_class_outside_drf_on_a_lagging_replica_is_refused_too(setting
             ids = [message.id for message in checks.run_checks()]
         found[authentication_class.__name__] = "durin.E011" in ids
     assert found == {"TokenAuthentication": True, "CachedTokenAuthentication": False}
+
+
+def test_a_new_generation_reads_the_primary_until_a_lost_marker_would_have_expired(
+    api, user, web
+):
+    """A new generation (a flushed or restarted cache) cannot vouch that no revocation's
+    marker was lost: misses read the primary until such a marker would have expired
+    (TOKEN_CACHE_TIMEOUT), then the replica again."""
+    token = AuthToken.objects.create(user, web)
+    with lagging_replica():  # the replica holds the token
+        token_cache.backend().clear()
+        with counted() as new:
+            assert status(api, token, CACHED) == 200
+        assert new["replica"] == 0
+        token_cache.backend().delete(token_cache.cache_key(token.digest))  # a miss again
+        later = timezone.now() + timedelta(seconds=token_cache._marker_timeout() + 1)
+        with time_machine.travel(later), counted() as settled:
+            assert status(api, token, CACHED) == 200
+        assert settled["replica"] == 1
 
 
 # --- Changes that must reach tokens the replica does not have --------------------------------

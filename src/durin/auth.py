@@ -354,10 +354,12 @@ class CachedTokenAuthentication(TokenAuthentication):
         primary_only: bool = False,
     ) -> AuthToken | None:
         # A replica may answer only when the cache answered and knows nothing of this token.
-        # A stale marker (just revoked or changed), an entry of another generation, or a
-        # cache that did not answer sends the lookup to the primary: a lagging replica
-        # would bring the revoked token back.
-        primary_only = primary_only or (cached is None and generation is None)
+        # A stale marker (just revoked or changed), an entry of another generation, a cache
+        # that did not answer, or a generation too new to vouch that no marker was lost
+        # sends the lookup to the primary: a lagging replica would bring the revoked token
+        # back.
+        if cached is None:
+            primary_only = primary_only or generation is None or not cache.settled(generation)
         auth_token = super().get_token(digest, primary_only=primary_only)
         if auth_token is not None and generation is not None:
             auth_token._durin_generation = generation  # type: ignore[attr-defined]

@@ -279,7 +279,7 @@ class Outage:
             if not cls.failing or cls._ending:
                 return None
             cls._ending, owed, failures = True, set(cls.owed), cls._failures
-        generation = uuid.uuid4().hex
+        generation = new_generation()
         try:
             if owed:
                 backend().set_many(_marker_keys(owed), _marker_timeout())
@@ -409,15 +409,35 @@ def _plain_init(model: type[Model]) -> bool:
     return True
 
 
+def new_generation() -> str:
+    """A generation, stamped with when it began (seconds since the epoch)."""
+    return f"{int(time.time())}-{uuid.uuid4().hex}"
+
+
+def settled(generation: str) -> bool:
+    """Whether every marker written before ``generation`` began has expired.
+
+    Until then, a new generation (a cache that was flushed, restarted, evicted its
+    generation, or came back from an outage) may have lost the marker of a revocation
+    made just before it: absence of a marker proves nothing, so a miss reads the
+    primary, not a replica that may lag behind that revocation.
+    """
+    began, _, _ = generation.partition("-")
+    try:
+        return time.time() - int(began) >= _marker_timeout()
+    except ValueError:  # a generation from before durin stamped them
+        return True
+
+
 def _first_generation(cache: BaseCache) -> str | None:
     """Start a generation in a cache that has none (new, flushed or evicted); ``None`` if
     another process got there first, since then which one won is unknown."""
-    generation = uuid.uuid4().hex
+    generation = new_generation()
     return generation if cache.add(generation_key(), generation, None) else None
 
 
 async def _afirst_generation(cache: BaseCache) -> str | None:
-    generation = uuid.uuid4().hex
+    generation = new_generation()
     return generation if await cache.aadd(generation_key(), generation, None) else None
 
 
