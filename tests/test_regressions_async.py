@@ -168,9 +168,9 @@ def test_reauthenticate_refuses_a_password_the_primary_no_longer_holds(api, user
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a cache hit's user has its password deferred (read on demand), so an async view "
-    "that checks it works on a miss and raises SynchronousOnlyOperation (a 500) on the next "
-    "request, a hit",
+    reason="known limit (README): a cache hit's user has no password hash (the cache never "
+    "holds one; it is deferred, read on demand), so an async view that reads it without "
+    "arefresh_from_db works on a miss and raises SynchronousOnlyOperation (a 500) on a hit",
 )
 @pytest.mark.django_db
 @pytest.mark.urls(URLS)
@@ -191,12 +191,6 @@ def test_an_async_view_can_check_the_password_of_a_cached_hits_user(token, front
 @pytest.mark.skipif(
     not shutil.which("redis-server"), reason="needs redis-server on PATH: NOT TESTED"
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="under WSGI each async request's event loop opens a redis.asyncio connection that "
-    "nothing closes when the loop ends: the sockets stay open until the cyclic garbage "
-    "collector happens to run (one per request while it does not)",
-)
 @pytest.mark.django_db
 @pytest.mark.urls("tests.async_urls")
 def test_an_async_view_under_wsgi_leaves_no_redis_connection_open(
@@ -204,6 +198,8 @@ def test_an_async_view_under_wsgi_leaves_no_redis_connection_open(
     token,
     monkeypatch,
 ):
+    """Under WSGI each async view runs in an event loop of its own; the Redis connection its
+    read opened is closed when that loop shuts down, not whenever the collector runs."""
     monkeypatch.setattr(token_cache, "_clock", lambda: 0.0)  # one write check, at the start
     browser = BrowserClient()
     url = reverse("plain-cached-async")

@@ -46,8 +46,10 @@ def reader(cache: BaseCache) -> Any | None:
     try:
         return clients[key]
     except KeyError:
-        clients[key] = _opened(client._servers[0], options)
-        return clients[key]
+        opened = clients[key] = _opened(client._servers[0], options)
+        if opened is not None:
+            clients[_closer_key(key)] = _closed_with_loop(opened)
+        return opened
 
 
 def configuration(client: Any) -> str:
@@ -72,6 +74,34 @@ def _opened(url: str, options: dict[str, Any]) -> Any | None:
     except TypeError:
         return None
     return redis.asyncio.Redis(connection_pool=pool)
+
+
+def _closer_key(key: str) -> str:
+    return "closer:" + key
+
+
+def _closed_with_loop(client: Any) -> Any:
+    """Close ``client``'s connections when its loop shuts down.
+
+    asyncio closes a loop's live async generators before the loop itself
+    (``shutdown_asyncgens``: ``asyncio.run``, asgiref's ``async_to_sync``, ASGI servers), so
+    a generator started on the loop, holding the client, closes it then: under WSGI, where
+    each async view gets a loop of its own, the connection ends with the request instead of
+    waiting for the garbage collector.
+    """
+
+    async def closer() -> Any:
+        try:
+            yield
+        finally:
+            await client.connection_pool.disconnect()
+
+    held = closer()
+    try:  # the loop registers it now; up to its yield, it awaits nothing
+        held.__anext__().send(None)
+    except StopIteration:
+        pass
+    return held  # kept with the client: the loop only holds it weakly
 
 
 def _clients_of(loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
