@@ -16,6 +16,7 @@ from django.urls import reverse
 from durin.models import AuthToken
 
 from .conftest import auth_header
+from .test_replicas import CACHED, counted, lagging_replica, on_primary, status
 
 URLS = "tests.regressions_async2_views"
 CLASS_BASED = ["atk2-notes", "atk2-async-notes"]
@@ -92,3 +93,41 @@ def test_a_logout_on_a_process_with_the_old_key_holds_on_one_with_the_new_key(
     assert not AuthToken.objects.filter(pk=token.pk).exists()
     with rotated:
         assert api.get(whoami, **auth_header(token)).status_code == 401
+
+
+# --- Read replicas: a marker the cache evicts while its generation stays ---------------------
+
+#: A cache under memory pressure: Django's local-memory cache culls its least recently used
+#: keys, as Redis does under ``maxmemory-policy allkeys-lru`` or ``volatile-lru`` (markers
+#: have a timeout, the generation has none: ``volatile-*`` never evicts the generation).
+SMALL_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "durin-atk2-small",
+    "OPTIONS": {"MAX_ENTRIES": 8, "CULL_FREQUENCY": 2},
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a cache under memory pressure evicts a revocation's stale marker (least recently "
+    "used) while the generation, read by every request, stays: the generation is settled, "
+    "so the next miss reads the lagging replica, which still holds the revoked token",
+)
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_a_revocation_holds_when_the_cache_evicts_its_marker_while_the_replica_lags(
+    api, user, make_user, make_client, settings
+):
+    settings.CACHES = {**settings.CACHES, "small": SMALL_CACHE}
+    settings.REST_DURIN = {"TOKEN_CACHE_ALIAS": "small"}
+    many = make_client("many", session_limit=None)
+    victim = AuthToken.objects.create(user, many)
+    others = [AuthToken.objects.create(make_user(f"user{i}"), many) for i in range(12)]
+    with lagging_replica():
+        assert status(api, victim, CACHED) == 200
+        assert api.post(reverse("durin_logout"), **auth_header(victim)).status_code == 204
+        assert not on_primary(victim)
+        for other in others:  # other users' requests fill the cache
+            assert status(api, other, CACHED) == 200
+        with counted() as read:
+            answered = status(api, victim, CACHED)
+    assert (answered, read["replica"]) == (401, 0)
