@@ -1,8 +1,9 @@
 """A second attacker's pass over issue 13: async authentication, django-ninja,
 ``token_required``, read replicas, and the fixes of the first pass (CONTRACT §3, §11, §12).
 
-Every test here is a finding of this pass, marked strict xfail until it is fixed: its reason
-names the promise that breaks and why. What held is in the report of this pass.
+Every test here is a finding of this pass; those still marked strict xfail are documented
+limits, their reason names the promise that breaks and why. What held is in the report of
+this pass.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ CLASS_BASED = ["atk2-notes", "atk2-async-notes"]
 
 @pytest.mark.xfail(
     strict=True,
-    reason="token_required marks only the function it wraps csrf_exempt; on a method "
-    "(method_decorator(token_required, name='post'), the README's form) CsrfViewMiddleware "
+    reason="known limit (README: decorate dispatch): token_required marks only the function "
+    "it wraps csrf_exempt; on a method (method_decorator(token_required, name='post')) "
+    "CsrfViewMiddleware "
     "looks at the view as_view() built, which is not exempt: a POST with a valid token "
     "and no CSRF cookie is a 403",
 )
@@ -51,8 +53,8 @@ def test_a_post_with_a_token_to_a_class_based_views_method_needs_no_csrf_token(
 )
 @pytest.mark.xfail(
     strict=True,
-    reason="token_required sets login_required=False on the function it wraps only; on a "
-    "method (the README's method_decorator form) LoginRequiredMiddleware reads the view "
+    reason="known limit (README: decorate dispatch): token_required sets login_required=False "
+    "on the function it wraps only; on a method LoginRequiredMiddleware reads the view "
     "as_view() built and redirects a request with a valid token to the login page",
 )
 @pytest.mark.django_db
@@ -72,13 +74,6 @@ def test_a_class_based_views_method_answers_for_itself_under_login_required_midd
 OLD_KEY, NEW_KEY = "an old secret key " * 3, "a new secret key " * 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="during a rolling SECRET_KEY rotation, a process still on the old key writes its "
-    "revocation markers in the old key's namespace only, and a process on the new key "
-    "(old key in SECRET_KEY_FALLBACKS) reads entries and markers in the new key's namespace "
-    "only: its cached entry keeps serving the revoked token",
-)
 @pytest.mark.django_db
 def test_a_logout_on_a_process_with_the_old_key_holds_on_one_with_the_new_key(
     api, token, django_capture_on_commit_callbacks
@@ -109,7 +104,8 @@ SMALL_CACHE = {
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a cache under memory pressure evicts a revocation's stale marker (least recently "
+    reason="known limit (README): a cache under memory pressure evicts a revocation's stale "
+    "marker (least recently "
     "used) while the generation, read by every request, stays: the generation is settled, "
     "so the next miss reads the lagging replica, which still holds the revoked token",
 )

@@ -479,10 +479,11 @@ def read(digest: str) -> tuple[AuthToken | None, str | None]:
     generation makes the stored entry untrusted if an outage ends in between.
     """
     key, generation_at = cache_key(digest), generation_key()
+    fallbacks = _fallback_keys(digest)
     failing = Outage.failing  # read before the cache: see below
     try:
         cache = backend()
-        found = get_many(cache, [key, generation_at])
+        found = get_many(cache, [key, generation_at, *fallbacks])
         WriteCheck.prove(cache)
         if failing or Outage.failing:
             # An outage was on when this read began, or began meanwhile: only the call that
@@ -504,6 +505,21 @@ def read(digest: str) -> tuple[AuthToken | None, str | None]:
     except Exception as exc:  # Any cache failure: the database is the source of truth.
         Outage.failed(exc)
         return None, None
+    return _answer(found, key, generation, fallbacks)
+
+
+def _fallback_keys(digest: str) -> list[str]:
+    """The token's keys in the namespaces of ``SECRET_KEY_FALLBACKS`` (usually none): a
+    process still on a rotated-out key writes its markers there only."""
+    return [cache_key(digest, namespace) for namespace in namespaces()[1:]]
+
+
+def _answer(
+    found: dict[str, Any], key: str, generation: str, fallbacks: list[str]
+) -> tuple[AuthToken | None, str | None]:
+    """What ``read`` and ``aread`` answer once the cache gave ``found``."""
+    if any(found.get(fallback) == STALE for fallback in fallbacks):
+        return None, None  # revoked by a process on an older key: the primary decides
     entry = found.get(key)
     if entry is None:
         return None, generation
@@ -517,10 +533,11 @@ async def aread(digest: str) -> tuple[AuthToken | None, str | None]:
     if not namespaces.cache_info().currsize:
         await sync_to_async(namespaces)()  # its first call per process reads the database
     key, generation_at = cache_key(digest), generation_key()
+    fallbacks = _fallback_keys(digest)
     failing = Outage.failing  # read before the cache: see read()
     try:
         cache = backend()
-        found = await aget_many(cache, [key, generation_at])
+        found = await aget_many(cache, [key, generation_at, *fallbacks])
         await WriteCheck.aprove(cache)
         if failing or Outage.failing:
             generation = await sync_to_async(Outage.answered)()
@@ -535,10 +552,7 @@ async def aread(digest: str) -> tuple[AuthToken | None, str | None]:
     except Exception as exc:
         Outage.failed(exc)
         return None, None
-    entry = found.get(key)
-    if entry is None:
-        return None, generation
-    return _unpack(entry, generation), None
+    return _answer(found, key, generation, fallbacks)
 
 
 def store(token: AuthToken, generation: str) -> None:
