@@ -80,6 +80,14 @@ def replicate() -> None:
         model._base_manager.using("replica").bulk_create(model._base_manager.using("default"))
 
 
+@pytest.fixture(autouse=True)
+def cache_keeps_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token cache taken to keep its keys, as a Redis without ``maxmemory`` does: these
+    tests are about where each read goes when a replica may answer. A cache that may evict
+    sends every miss to the primary (tests/test_replicas_eviction.py)."""
+    monkeypatch.setattr(token_cache.Eviction, "may_evict", classmethod(lambda cls: False))
+
+
 @contextmanager
 def lagging_replica() -> Iterator[None]:
     """Reads from a replica that holds the rows of now, and no later write."""

@@ -360,6 +360,9 @@ class CachedTokenAuthentication(TokenAuthentication):
         # back.
         if cached is None:
             primary_only = primary_only or generation is None or not cache.settled(generation)
+        if not primary_only and lookup.reads_elsewhere():
+            # Nor if the cache may have evicted a marker under memory pressure.
+            primary_only = cache.Eviction.may_evict()
         auth_token = super().get_token(digest, primary_only=primary_only)
         if auth_token is not None and generation is not None:
             auth_token._durin_generation = generation  # type: ignore[attr-defined]

@@ -210,6 +210,8 @@ def reset_namespaces(*, setting: str, **kwargs: Any) -> None:
     if setting == "CACHES":  # Django closes its caches: the clients kept beside them go too
         _redis_clients.clear()
         async_redis.forget()
+    if setting in ("CACHES", "REST_DURIN"):  # another token cache: ask about eviction again
+        Eviction.next_at = -math.inf
 
 
 def cache_key(digest: str, namespace: str | None = None) -> str:
@@ -469,6 +471,53 @@ class WriteCheck:
         interval = durin_settings.CACHE_WRITE_CHECK_INTERVAL
         cls.next_at = now + interval
         await cache.aset(probe_key(), uuid.uuid4().hex, interval * 2)
+
+
+class Eviction:
+    """Whether the token cache may evict a key under memory pressure; asked again at most
+    once per ``CACHE_WRITE_CHECK_INTERVAL`` (an operator can change the policy any time).
+
+    A marker evicted before it expires is a revocation forgotten. That is harmless when the
+    miss that follows reads the primary, not when it reads a replica that still holds the
+    token. So a miss reads a replica only when the cache provably keeps its keys: a Redis
+    with no ``maxmemory``, or the ``noeviction`` policy. Any other backend (local memory
+    culls past ``MAX_ENTRIES``; Memcached evicts) and a Redis that refuses ``CONFIG GET``
+    cannot prove it.
+    """
+
+    possible = True
+    next_at = -math.inf
+
+    @classmethod
+    def may_evict(cls) -> bool:
+        now = _clock()
+        if now >= cls.next_at:
+            cls.next_at = now + durin_settings.CACHE_WRITE_CHECK_INTERVAL
+            cls.possible = _evicts(backend())
+        return cls.possible
+
+
+def redis_client(cache: BaseCache) -> Any:
+    """The redis-py client behind Django's ``RedisCache`` or django-redis, else ``None``."""
+    django_client = getattr(cache, "_cache", None)
+    if hasattr(django_client, "get_client"):
+        return django_client.get_client(None, write=True)
+    django_redis_client = getattr(cache, "client", None)
+    if hasattr(django_redis_client, "get_client"):
+        return django_redis_client.get_client(write=True)
+    return None
+
+
+def _evicts(cache: BaseCache) -> bool:
+    client = redis_client(cache)
+    if client is None:
+        return True
+    try:
+        config = client.config_get("maxmemory*")
+    except Exception:  # noqa: BLE001  CONFIG renamed or refused, or the cache is down
+        return True
+    bounded = bool(int(config.get("maxmemory") or 0))
+    return bounded and config.get("maxmemory-policy") != "noeviction"
 
 
 def read(digest: str) -> tuple[AuthToken | None, str | None]:

@@ -315,7 +315,7 @@ class _CacheCounts(_Counts):
         with failures under fresh names. Asked on every attempt (one round trip beside a
         password hash): an operator can change the policy at any time.
         """
-        client = _redis_client(self.cache)
+        client = cache.redis_client(self.cache)
         if client is None:
             raise _Evicting("it is not a Redis cache whose eviction policy durin can read")
         config = client.config_get("maxmemory*")
@@ -348,17 +348,6 @@ class _CacheCounts(_Counts):
 
 class _Evicting(Exception):
     """The throttle cache may evict counts: they go to the database instead."""
-
-
-def _redis_client(cache: Any) -> Any:
-    """The redis-py client behind Django's ``RedisCache`` or django-redis, else ``None``."""
-    django_client = getattr(cache, "_cache", None)
-    if hasattr(django_client, "get_client"):
-        return django_client.get_client(None, write=True)
-    django_redis_client = getattr(cache, "client", None)
-    if hasattr(django_redis_client, "get_client"):
-        return django_redis_client.get_client(write=True)
-    return None
 
 
 _evicting_logged: set[str] = set()

@@ -119,6 +119,11 @@ def find(digest: str, related: tuple[str, ...], *, primary_only: bool = False) -
     return token
 
 
+def reads_elsewhere() -> bool:
+    """Whether the router reads tokens from another database than it writes them to."""
+    return router.db_for_read(AuthToken) != router.db_for_write(AuthToken)
+
+
 def from_replica(token: AuthToken) -> bool:
     """Whether ``token`` was read elsewhere than on the database it is written to."""
     return token._state.db != router.db_for_write(AuthToken)

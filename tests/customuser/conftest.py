@@ -23,6 +23,14 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
+def cache_keeps_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token cache taken to keep its keys (``durin.cache.Eviction``), as a Redis without
+    ``maxmemory`` does: a cache that may evict sends every miss to the primary, and these
+    tests are about what the replica answers."""
+    monkeypatch.setattr(token_cache.Eviction, "may_evict", classmethod(lambda cls: False))
+
+
+@pytest.fixture(autouse=True)
 def settled_generation(db: None) -> None:
     """A token cache whose generation began long ago, as in a deployment that has run for a
     while: a new one sends every miss to the primary, not the replica, until the markers it
