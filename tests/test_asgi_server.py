@@ -16,8 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ import pytest
 from django.conf import settings
 
 from .conftest import free_port
+from .live_servers import http_call, postgres_admin
 
 pytest.importorskip("ninja", reason="django-ninja (the ninja extra) is not installed")
 pytest.importorskip("uvicorn", reason="uvicorn (the test group's ASGI server) is not installed")
@@ -47,28 +46,8 @@ class Server:
 
     def call(self, method: str, path: str, token: str | None = None, body: Any = None):
         """``(status, headers, parsed JSON body or None)``; never raises for an HTTP error."""
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        if token:
-            request.add_header("Authorization", f"Token {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status, headers, raw = response.status, response.headers, response.read()
-        except urllib.error.HTTPError as error:
-            status, headers, raw = error.code, error.headers, error.read()
+        status, headers, raw = http_call(self.port, method, path, token, body)
         return status, headers, json.loads(raw) if raw else None
-
-
-def postgres_admin() -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        host=DB["HOST"], port=DB["PORT"], user=DB["USER"], dbname="postgres", autocommit=True
-    )
 
 
 @pytest.fixture

@@ -19,8 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +28,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+
+from .live_servers import http_call, postgres_admin
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "example_project"
 DB = settings.DATABASES["default"]
@@ -51,14 +51,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def admin_connection() -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        host=DB["HOST"], port=DB["PORT"], user=DB["USER"], dbname="postgres", autocommit=True
-    )
-
-
 @dataclass
 class Server:
     name: str
@@ -68,19 +60,7 @@ class Server:
 
     def call(self, method: str, path: str, token: str | None = None, body: Any = None, parse=True):
         """``(status, parsed JSON body or None)``; never raises for an HTTP error status."""
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        if token:
-            request.add_header("Authorization", f"Token {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+        status, _, raw = http_call(self.port, method, path, token, body)
         return status, json.loads(raw) if raw and parse else raw
 
 
@@ -199,7 +179,7 @@ def deploy(
         DURIN_DEMO_CACHE_PREFIX=prefix,
         DURIN_DEMO_SECRET_KEY=secret_key,
     )
-    with admin_connection() as conn:
+    with postgres_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')  # a killed run's
         conn.execute(f'CREATE DATABASE "{db_name}"')
     servers: list[Server] = []
@@ -222,7 +202,7 @@ def deploy(
     finally:
         for server in servers:
             stop(server)
-        with admin_connection() as conn:
+        with postgres_admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         import redis
 
