@@ -38,7 +38,7 @@ from .conftest import Received, auth_header
 pytestmark = pytest.mark.django_db(transaction=True)
 INVALID = {"detail": "Invalid token."}
 SCOPES = {"read": "Read your things.", "write": "Change your things."}
-README = Path(__file__).resolve().parent.parent / "README.md"
+POSSESSION_PAGE = Path(__file__).resolve().parent.parent / "docs" / "possession.md"
 
 
 def works(api: APIClient, token: AuthToken | str) -> bool:
@@ -618,14 +618,14 @@ def test_a_sliding_token_slides_as_on_any_use(api, user, make_client, service):
     assert row(token)["expiry"] == later + timedelta(hours=1)
 
 
-# The README's example, run as the other service would run it ---------------------------------
+# The example of docs/possession.md, run as the other service would run it ---------------------
 
 
 def readme_example() -> str:
-    """The Python block after the README's ``introspection-example`` marker."""
-    text = README.read_text(encoding="utf-8")
+    """The Python block after docs/possession.md's ``introspection-example`` marker."""
+    text = POSSESSION_PAGE.read_text(encoding="utf-8")
     found = re.search(r"<!-- introspection-example -->\s*```python\n(.*?)```", text, re.DOTALL)
-    assert found, "the README lost its introspection example"
+    assert found, "docs/possession.md lost its introspection example"
     return found.group(1)
 
 

@@ -168,7 +168,7 @@ def test_reauthenticate_refuses_a_password_the_primary_no_longer_holds(api, user
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit (README): a cache hit's user has no password hash (the cache never "
+    reason="known limit (docs): a cache hit's user has no password hash (the cache never "
     "holds one; it is deferred, read on demand), so an async view that reads it without "
     "arefresh_from_db works on a miss and raises SynchronousOnlyOperation (a 500) on a hit",
 )

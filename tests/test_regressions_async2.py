@@ -28,7 +28,7 @@ CLASS_BASED = ["atk2-notes", "atk2-async-notes"]
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit (README: decorate dispatch): token_required marks only the function "
+    reason="known limit (docs/ninja.md: decorate dispatch): token_required marks only the function "
     "it wraps csrf_exempt; on a method (method_decorator(token_required, name='post')) "
     "CsrfViewMiddleware "
     "looks at the view as_view() built, which is not exempt: a POST with a valid token "
@@ -53,7 +53,7 @@ def test_a_post_with_a_token_to_a_class_based_views_method_needs_no_csrf_token(
 )
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit (README: decorate dispatch): token_required sets login_required=False "
+    reason="known limit (docs/ninja.md: decorate dispatch): token_required sets login_required=False "
     "on the function it wraps only; on a method LoginRequiredMiddleware reads the view "
     "as_view() built and redirects a request with a valid token to the login page",
 )

@@ -36,7 +36,7 @@ class EmailBackend(ModelBackend):
 @pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB collations")
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit (README): spellings are resolved to an account the way ModelBackend "
+    reason="known limit (docs): spellings are resolved to an account the way ModelBackend "
     "resolves them (get_by_natural_key); a backend that matches another field more loosely "
     "gets only the folded-name count for its own spellings",
 )

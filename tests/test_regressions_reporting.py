@@ -47,7 +47,7 @@ def test_attack2_long_passphrase_is_wrapped_past_the_filter(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit (README): Django renders an exception's message without asking the "
+    reason="known limit (docs): Django renders an exception's message without asking the "
     "request's filter; durin never puts a secret in a message of its own",
 )
 @pytest.mark.parametrize("debug", [False, True])
