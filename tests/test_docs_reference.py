@@ -252,8 +252,9 @@ def test_each_check_row_has_its_real_level_and_kind(row):
 
 
 def test_each_check_id_is_triggered_by_a_test():
-    """A test file names each id; test_checks.py, test_scopes.py... trigger them (see the
-    report of this page's helper for the file of each)."""
+    """Some other test names each id; each one is an assertion on the ids a real
+    configuration makes the checks emit (test_checks.py, test_scopes.py for E010 and W008,
+    test_login_throttle_checks.py for E007)."""
     tests = [p for p in Path(__file__).parent.rglob("*.py") if p.name != Path(__file__).name]
     text = "\n".join(p.read_text() for p in tests)
     untested = [one_name(row[0]) for row in CHECKS if one_name(row[0]) not in text]
@@ -413,10 +414,10 @@ def reasons_in_code() -> set[str]:
 
 
 def test_the_documented_reasons_are_those_the_code_sends():
-    # That each action sends its reason is asserted where the action is tested: logout
-    # (test_views.py, test_login_safety), logout_all and api_key_delete (test_compat.py,
-    # test_api_keys.py), logout_others (test_logout_others.py), session_limit and
-    # session_delete (test_views.py, test_login_safety.py), admin (test_admin.py),
+    # That each action sends its reason is asserted where the action is tested: logout and
+    # session_delete (test_views.py), logout_all and api_key_delete (test_compat.py,
+    # test_api_keys.py), logout_others (test_logout_others.py), session_limit
+    # (test_views.py, test_login_safety.py), admin (test_admin.py),
     # password_change and deactivation (test_revocation.py), reuse_detected
     # (test_rotation.py), revoked_by_possession (test_possession.py).
     documented = [one_name(row[0]) for row in REASONS]
