@@ -3,7 +3,7 @@
 An example is a fenced ``http`` block holding a request, followed (prose may come between)
 by a fenced ``http`` block holding its response::
 
-    POST /api/auth/login/                      # 1: method and path
+    POST /api/auth/login/ HTTP/1.1             # 1: method, path and version
     Content-Type: application/json             # 2: headers, one a line
                                                # 3: a blank line, then the body
     {"username": "alice", "password": "..."}
@@ -20,7 +20,8 @@ Placeholders stand for values that vary from run to run:
 - ``"$NAME"`` is a string and ``$NAME`` (unquoted) a number: the first time the name appears
   in a response it captures the value; after that it must equal it. In a request,
   ``$NAME`` is replaced by the value captured (a request cannot capture).
-- A request whose first line is ``# N times`` is sent N times; each answer must match.
+- A request block titled ``Sent N times`` (````` ```http title="Sent 10 times" `````) is sent
+  N times; each answer must match.
 - A request body of ``…`` with a ``Content-Length`` header is a body of that many bytes.
 
 Parsing refuses anything else, so a block that does not say what it means fails loudly.
@@ -37,10 +38,10 @@ from typing import Any
 ANY = "…"
 NAME = re.compile(r"\$([A-Z][A-Z0-9_]*)")
 WHOLE_NAME = re.compile(r"^\$([A-Z][A-Z0-9_]*)$")
-FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/\S*)$")
+FENCE = re.compile(r"^```(\S*)([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/\S*) HTTP/1\.1$")
 STATUS_LINE = re.compile(r"^HTTP/1\.1 (\d{3}) (.+)$")
-REPEAT = re.compile(r"^# (\d+) times$")
+REPEAT = re.compile(r'^ title="Sent (\d+) times"$')
 HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 
 #: Stand-ins for the bare placeholders, which JSON cannot hold: a NUL never occurs in a body.
@@ -104,21 +105,27 @@ def examples(markdown: str) -> list[Example]:
     """Every example of ``markdown``, in order; any ``http`` block that is not part of a
     well-formed request and response pair is an ``ExampleError``."""
     blocks = [
-        (markdown.count("\n", 0, match.start()) + 1, match.group(2))
+        (markdown.count("\n", 0, match.start()) + 1, match.group(2), match.group(3))
         for match in FENCE.finditer(markdown)
         if match.group(1) == "http"
     ]
     if len(blocks) % 2:
         raise ExampleError(f"{len(blocks)} http blocks: every request needs its response")
     found = []
-    for (line, request), (response_line, response) in zip(blocks[::2], blocks[1::2]):
+    for (line, title, request), (response_line, after, response) in zip(blocks[::2], blocks[1::2]):
+        if after:
+            raise ExampleError(f"line {response_line}: a response block takes no title")
         found.append(
-            Example(line, parse_request(request, line), parse_response(response, response_line))
+            Example(
+                line,
+                parse_request(request, line, title),
+                parse_response(response, response_line),
+            )
         )
     return found
 
 
-def _head_and_body(text: str, line: int) -> tuple[list[str], str]:
+def _head_and_body(text: str) -> tuple[list[str], str]:
     head, _, body = text.partition("\n\n")
     return head.splitlines(), body.strip()
 
@@ -133,14 +140,16 @@ def _headers(lines: list[str], line: int) -> dict[str, str]:
     return headers
 
 
-def parse_request(text: str, line: int) -> Request:
-    head, body = _head_and_body(text, line)
+def parse_request(text: str, line: int, title: str = "") -> Request:
+    head, body = _head_and_body(text)
     times = 1
-    if head and REPEAT.match(head[0]):
-        times = int(REPEAT.match(head[0]).group(1))
-        head = head[1:]
+    if title:
+        repeat = REPEAT.match(title)
+        if repeat is None:
+            raise ExampleError(f"line {line}: the only title a request takes is Sent N times")
+        times = int(repeat.group(1))
     if not head or not REQUEST_LINE.match(head[0]):
-        raise ExampleError(f"line {line}: a request block must start with METHOD /path")
+        raise ExampleError(f"line {line}: a request block must start with METHOD /path HTTP/1.1")
     method, path = REQUEST_LINE.match(head[0]).groups()
     headers = _headers(head[1:], line)
     if body == ANY and "Content-Length" not in headers:
@@ -151,7 +160,7 @@ def parse_request(text: str, line: int) -> Request:
 
 
 def parse_response(text: str, line: int) -> Response:
-    head, body = _head_and_body(text, line)
+    head, body = _head_and_body(text)
     match = STATUS_LINE.match(head[0]) if head else None
     if match is None:
         raise ExampleError(f"line {line}: a response block must start with HTTP/1.1 CODE REASON")

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django import test as django_test
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django import test as django_test
 from django.urls import URLPattern, resolve
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -36,7 +36,7 @@ USERS = ("alice", "bob", "carol")
 
 def fenced(markdown: str, language: str) -> list[str]:
     return [
-        match.group(2)
+        match.group(3)
         for match in http_examples.FENCE.finditer(markdown)
         if match.group(1) == language
     ]
@@ -157,6 +157,7 @@ def test_every_method_of_apiaccess_and_keys_has_an_example() -> None:
         ('"has_expired": false', '"has_expired": "…"'),  # a placeholder of the wrong type
         ('"revoked": 1', '"revoked": 2'),  # a value
         ("Authorization: Token $TOKEN", "Authorization: Token $TOKN"),  # a name never set
+        ('title="Sent 10 times"', 'title="Sent 11 times"'),  # a count (the 11th gets 429)
     ],
 )
 def test_a_page_that_drifted_fails(page_world: Bindings, old: str, new: str) -> None:
@@ -169,15 +170,25 @@ def test_a_page_that_drifted_fails(page_world: Bindings, old: str, new: str) -> 
 @pytest.mark.parametrize(
     "block",
     [
-        "GET api/auth/sessions/",  # no leading slash
-        "FETCH /api/auth/sessions/",
-        "POST /api/auth/refresh/\nAuthorization Token x",  # not a header
-        "POST /api/auth/login/\n\n{}",  # a body with no Content-Type
-        "# ten times\nPOST /api/auth/refresh/",
+        "GET api/auth/sessions/ HTTP/1.1",  # no leading slash
+        "GET /api/auth/sessions/",  # no version
+        "FETCH /api/auth/sessions/ HTTP/1.1",
+        "POST /api/auth/refresh/ HTTP/1.1\nAuthorization Token x",  # not a header
+        "POST /api/auth/login/ HTTP/1.1\n\n{}",  # a body with no Content-Type
+        "POST /api/auth/login/ HTTP/1.1\nContent-Type: application/json\n\n…",  # no length
     ],
 )
 def test_a_request_block_that_cannot_be_read_fails(block: str) -> None:
     page = f"```http\n{block}\n```\n\n```http\nHTTP/1.1 200 OK\n```\n"
+    with pytest.raises(ExampleError):
+        http_examples.examples(page)
+
+
+@pytest.mark.parametrize("title", ['title="Sent ten times"', 'title="Refresh"', "{.http}"])
+def test_a_request_title_other_than_a_count_fails(title: str) -> None:
+    page = (
+        f"```http {title}\nPOST /api/auth/refresh/ HTTP/1.1\n```\n\n```http\nHTTP/1.1 200 OK\n```\n"
+    )
     with pytest.raises(ExampleError):
         http_examples.examples(page)
 
@@ -191,14 +202,14 @@ def test_a_request_block_that_cannot_be_read_fails(block: str) -> None:
     ],
 )
 def test_a_response_block_that_cannot_be_read_fails(block: str) -> None:
-    page = f"```http\nPOST /api/auth/refresh/\n```\n\n```http\n{block}\n```\n"
+    page = f"```http\nPOST /api/auth/refresh/ HTTP/1.1\n```\n\n```http\n{block}\n```\n"
     with pytest.raises(ExampleError):
         http_examples.examples(page)
 
 
 def test_a_request_without_its_response_fails() -> None:
     with pytest.raises(ExampleError):
-        http_examples.examples("```http\nPOST /api/auth/refresh/\n```\n")
+        http_examples.examples("```http\nPOST /api/auth/refresh/ HTTP/1.1\n```\n")
 
 
 def test_placeholders() -> None:
