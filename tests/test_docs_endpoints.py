@@ -6,6 +6,7 @@ The settings, clients and users the examples need are read from the page itself.
 from __future__ import annotations
 
 import ast
+import io
 import re
 import shlex
 from pathlib import Path
@@ -42,21 +43,25 @@ def fenced(markdown: str, language: str) -> list[str]:
     ]
 
 
+def only_block(markdown: str, language: str) -> str:
+    blocks = fenced(markdown, language)
+    assert len(blocks) == 1, f"the page has {len(blocks)} {language} blocks; the test reads one"
+    return blocks[0]
+
+
 def page_settings(markdown: str) -> dict[str, Any]:
     """``REST_DURIN`` from the page's one ``python`` block, read without running it."""
-    (block,) = fenced(markdown, "python")
-    (statement,) = ast.parse(block).body
+    (statement,) = ast.parse(only_block(markdown, "python")).body
     assert isinstance(statement, ast.Assign) and statement.targets[0].id == "REST_DURIN"
     return ast.literal_eval(statement.value)
 
 
 def create_clients(markdown: str) -> None:
     """Run the page's one ``sh`` block, which may only create clients."""
-    (block,) = fenced(markdown, "sh")
-    for line in block.splitlines():
+    for line in only_block(markdown, "sh").splitlines():
         words = shlex.split(line)
         assert words[:3] == ["python", "manage.py", "create_client"], line
-        call_command(*words[2:], stdout=open("/dev/null", "w"))
+        call_command(*words[2:], stdout=io.StringIO())
 
 
 def padded_body(length: int) -> bytes:
@@ -113,8 +118,9 @@ def page_world(settings: Any, make_user: Any) -> Bindings:
 def test_every_example_answers_as_written(page_world: Bindings) -> None:
     markdown = PAGE.read_text()
     run = replay(markdown, page_world)
-    # Every http block was one half of an example that was sent and checked.
-    assert len(run) * 2 == len(fenced(markdown, "http"))
+    # Every http block was one half of an example that was sent and checked: none was
+    # indented (a list item's), where the fence pattern would not see it.
+    assert len(run) * 2 == len(fenced(markdown, "http")) == markdown.count("```http")
     assert len(run) > 50
 
 
