@@ -148,7 +148,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         messages.append(
             Warning(
                 f"REST_DURIN[{name!r}] is not a durin setting and is ignored.",
-                hint="Check the spelling against durin's settings table in its README.",
+                hint="Check the spelling against durin's settings reference (docs/settings.md).",
                 id="durin.W004",
             )
         )

@@ -4,9 +4,9 @@
   (``source="auth_token"``); sent by the authentication class.
 - ``token_renewed(request, new_expiry, token_id, client)``: a token's expiry was pushed back.
 - ``token_issued(request, token_id, user, client)``: a token was issued, by any path.
-- ``token_revoked(request, token_id, user_id, client_id, reason)``: a token was revoked on
-  purpose; ``reason`` is one of ``logout``, ``logout_all``, ``session_limit``,
-  ``session_delete``, ``api_key_delete``, ``admin``, ``password_change``, ``deactivation``.
+- ``token_revoked(request, token_id, user_id, client_id, client, reason)``: a token was
+  revoked on purpose; ``reason`` says why (every reason: docs/signals.md, which a test
+  compares with the code).
 """
 
 from __future__ import annotations
