@@ -18,6 +18,21 @@ from .test_example_project import PROJECT_DIR, run
 
 PAGE_DIR = PROJECT_DIR / "demo" / "page"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+#: Accept header -> whether / answers the page: only when HTML ranks above JSON. (Otherwise
+#: DRF answers the index, as JSON or, if the header asks for HTML, its browsable API.)
+ACCEPTS = {
+    "TEXT/HTML": True,
+    "text/*": True,
+    "text/html;q=0.5, application/json;q=0.4": True,
+    "text/html;q=0": False,
+    "text/html;q=nan": False,
+    "text/html;q=inf, application/json;q=0.1": False,
+    "text/html;q=-1, */*;q=0.5": False,
+    "text/html;q=oops, */*;q=0.1": False,
+    "text/html;q=0.5, application/json;q=0.5": False,
+    "application/*, text/html;q=0.9": False,
+    ", ;;, =": False,
+}
 
 REQUESTS = """
 import json, django
@@ -42,6 +57,7 @@ login = http.post(
 ).json()
 token = {"HTTP_AUTHORIZATION": "Token " + login["token"]}
 browser = {"HTTP_ACCEPT": %(browser)r}
+page = http.get("/page/").content.decode()
 anonymous = answer("/", **browser)
 http.login(username="demo", password="demo-password")  # a Django session cookie too
 print(json.dumps({
@@ -59,9 +75,13 @@ print(json.dumps({
     "json": answer("/", HTTP_ACCEPT="application/json"),
     "json_over_html": answer("/", HTTP_ACCEPT="application/json, text/html;q=0.9"),
     "format_json": answer("/?format=json", **browser),
+    "accept": {
+        accept: answer("/", HTTP_ACCEPT=accept)["body"] == page
+        for accept in %(accepts)r
+    },
     "scopes": answer("/api/scopes/"),
 }))
-""" % {"browser": BROWSER}
+""" % {"browser": BROWSER, "accepts": ACCEPTS}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +137,10 @@ def test_everything_else_gets_the_json_index(answers: dict, name: str) -> None:
     assert index["page"] == "http://localhost/page/"  # where the page is, whatever Accept
     assert index["login"] == "http://localhost/api/auth/login/"
     assert "Content-Security-Policy" not in answer["headers"]
+
+
+def test_the_page_goes_only_where_html_ranks_above_json(answers: dict) -> None:
+    assert answers["accept"] == ACCEPTS
 
 
 @pytest.mark.parametrize("name", ["browser", "curl"])

@@ -7,6 +7,7 @@ Served by these views rather than by staticfiles, so it works with DEBUG off too
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -74,9 +75,11 @@ def quality(accept: str, media_type: str) -> float:
             key, _, value = param.partition("=")
             if key.strip().lower() == "q":
                 try:
-                    q = min(max(float(value), 0.0), 1.0)
+                    q = float(value)
                 except ValueError:
                     q = 0.0
+                # A weight that is not a number from 0 to 1 ("nan", "inf", "-3") counts as 0.
+                q = q if math.isfinite(q) and 0.0 <= q <= 1.0 else 0.0
         if specificity > best_specificity or q > best:
             best, best_specificity = q, specificity
     return best
