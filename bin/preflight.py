@@ -94,8 +94,8 @@ def nox_pythons(environ: dict[str, str]) -> tuple[list[str], list[Need]]:
         else:
             missing.append(
                 Need(
-                    f"Python {version} (nox sessions {', '.join(names)}): no working python{version}"
-                    f" on PATH or in {root}/versions",
+                    f"Python {version} (nox sessions {', '.join(names)}): no working"
+                    f" python{version} on PATH or in {root}/versions",
                     apt=(f"python{version}",) if apt_has(f"python{version}") else (),
                     how=f"pyenv install {version}",
                 )
@@ -190,6 +190,24 @@ SERVERS = {
 }
 
 
+#: The browser tests/test_browser.py drives (Debian's package; Playwright never downloads one).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def browser(chromium: Path | None = None) -> list[Need]:
+    """Chromium for the browser test, which fails (never skips) without it."""
+    chromium = chromium or CHROMIUM
+    if chromium.is_file() and os.access(chromium, os.X_OK):
+        return []
+    return [
+        Need(
+            f"Chromium at {chromium} (tests/test_browser.py drives the demo's page in it)",
+            apt=("chromium",),
+            how="your distribution's chromium package, installed as /usr/bin/chromium",
+        )
+    ]
+
+
 def servers() -> list[Need]:
     """Servers neither answering nor installed (bin/services.py starts installed ones)."""
     needs = []
@@ -208,7 +226,7 @@ def servers() -> list[Need]:
 
 def survey(environ: dict[str, str]) -> tuple[list[str], list[Need]]:
     directories, missing = nox_pythons(environ)
-    return directories, build_tools() + servers() + missing
+    return directories, build_tools() + browser() + servers() + missing
 
 
 def apt_install(packages: list[str]) -> None:

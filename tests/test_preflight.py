@@ -87,6 +87,34 @@ def test_servers_neither_running_nor_installed_are_named(preflight, monkeypatch)
     assert "PASSWORD('')" in needs["MariaDB"].how
 
 
+def test_a_missing_chromium_is_named_with_its_apt_package(preflight, tmp_path: Path) -> None:
+    (need,) = preflight.browser(tmp_path / "chromium")
+
+    assert need.apt == ("chromium",)
+    assert need.what.startswith(f"Chromium at {tmp_path / 'chromium'}")
+
+
+def test_a_chromium_that_cannot_run_counts_as_missing(preflight, tmp_path: Path) -> None:
+    chromium = tmp_path / "chromium"
+    chromium.write_text("#!/bin/sh\n")  # not executable
+
+    assert [need.apt for need in preflight.browser(chromium)] == [("chromium",)]
+    chromium.chmod(0o755)
+    assert preflight.browser(chromium) == []
+
+
+def test_the_survey_asks_for_chromium(preflight, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(preflight, "CHROMIUM", tmp_path / "chromium")
+    monkeypatch.setattr(preflight, "build_tools", lambda: [])
+    monkeypatch.setattr(preflight, "servers", lambda: [])
+    monkeypatch.setattr(preflight, "nox_pythons", lambda environ: (["/a/bin"], []))
+
+    directories, (need,) = preflight.survey({})
+
+    assert directories == ["/a/bin"]
+    assert need.apt == ("chromium",) and "tests/test_browser.py" in need.what
+
+
 def test_nothing_missing_prints_the_path_for_nox(preflight, monkeypatch, capsys) -> None:
     monkeypatch.setattr(preflight, "survey", lambda environ: (["/a/bin", "/b/bin"], []))
 

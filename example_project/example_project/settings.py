@@ -140,7 +140,7 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "durin demo",
-    "DESCRIPTION": "durin's token endpoints under /api/auth/, and two endpoints to call with a token.",
+    "DESCRIPTION": "durin's token endpoints under /api/auth/, and endpoints to call with a token.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -150,6 +150,16 @@ SPECTACULAR_SETTINGS = {
 REST_DURIN = {
     "DEFAULT_TOKEN_TTL": timedelta(days=1),
     "API_ACCESS_CLIENT_NAME": "durin_api_access",
+    # sessions/ lists logins only: API keys have keys/ (and their own part of the web page).
+    "API_ACCESS_EXCLUDE_FROM_SESSIONS": True,
+    # What an API key may be limited to (views name them with TokenHasScope).
+    "SCOPES": {
+        "profile:read": "Read who you are and how you logged in (api/profile/).",
+        "clock:read": "Read the server's time (api/clock/).",
+    },
+    # Creating or rolling an API key needs a password proved this recently (seconds). The
+    # browser test sets it low to see the page ask for the password again.
+    "REAUTHENTICATION_MAX_AGE": int(os.environ.get("DURIN_DEMO_REAUTHENTICATION_MAX_AGE", "300")),
 }
 
 LOGGING = {

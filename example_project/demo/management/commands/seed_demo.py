@@ -34,7 +34,8 @@ class Command(BaseCommand):
         clients = dict(CLIENTS)
         api_access = settings.REST_DURIN.get("API_ACCESS_CLIENT_NAME")
         if api_access:
-            clients[api_access] = {"token_ttl": timedelta(days=365), "session_limit": 1}
+            # Up to five named keys per user (API keys on the web page, keys/).
+            clients[api_access] = {"token_ttl": timedelta(days=365), "session_limit": 5}
         for name, fields in clients.items():
             # Every client the demo relies on gets every field back, rotation included.
             fields = {"rotate_on_refresh": False, **fields}
