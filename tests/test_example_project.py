@@ -117,7 +117,10 @@ def demo(*args: str, db: Path, port: int | None = None) -> subprocess.CompletedP
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_demo_help_names_every_variable_the_demo_reads(flag: str, tmp_path: Path) -> None:
     settings = (PROJECT_DIR / "example_project" / "settings.py").read_text()
-    variables = {"PORT", *re.findall(r"os\.environ\.get\(\s*\"(\w+)\"", settings)}
+    variables = {
+        "PORT",
+        *re.findall(r"(?:os\.environ\.get|env_flag|env_seconds)\(\s*\"(\w+)\"", settings),
+    }
     assert "DURIN_DEMO_SQLITE_PATH" in variables  # the pattern finds what settings.py reads
 
     result = demo(flag, db=tmp_path / "db.sqlite3")

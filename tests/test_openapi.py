@@ -80,10 +80,13 @@ def test_status_codes_and_bodies(schema):
     assert sorted(request["required"]) == ["client", "password", "username"]
     assert component(s, body(s, "refresh/", "post", "200"))["required"] == ["expiry"]
     for route in ("logout/", "logoutall/"):
-        assert set(responses(s, route, "post")) == {"204", "401", "413"}
         assert body(s, route, "post", "401") == ERROR
+    assert set(responses(s, "logout/", "post")) == {"204", "401", "413"}
+    # A token limited to some scopes manages no sessions: 403.
+    assert set(responses(s, "logoutall/", "post")) == {"204", "401", "403", "413"}
     assert body(s, "sessions/", "get", "200")["type"] == "array"
-    assert set(responses(s, "sessions/{id}", "delete")) == {"204", "400", "401", "404"}
+    assert set(responses(s, "sessions/", "get")) == {"200", "401", "403"}
+    assert set(responses(s, "sessions/{id}", "delete")) == {"204", "400", "401", "403", "404"}
     assert set(responses(s, "apiaccess/", "get")) == {"200", "401", "404"}
     assert set(responses(s, "apiaccess/", "post")) == {"201", "400", "401", "404", "413"}
     assert set(responses(s, "apiaccess/", "delete")) == {"204", "401", "404"}
@@ -95,7 +98,7 @@ def test_status_codes_and_bodies(schema):
 def test_sessions_users_can_trust(schema):
     """logoutothers/, reauthenticate/, and refresh's answer for a client that rotates tokens."""
     s = schema()
-    assert set(responses(s, "logoutothers/", "post")) == {"200", "401", "413"}
+    assert set(responses(s, "logoutothers/", "post")) == {"200", "401", "403", "413"}
     revoked = component(s, body(s, "logoutothers/", "post", "200"))
     assert revoked["required"] == ["revoked"]
     assert revoked["properties"]["revoked"]["type"] == "integer"

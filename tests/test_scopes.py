@@ -401,3 +401,35 @@ def test_w008_durins_own_scope_names(name):
 def test_declared_scopes_are_clean():
     assert check(REST_DURIN={"SCOPES": SCOPES}) == []
     assert check(REST_DURIN={"SCOPES": {}}) == []
+
+
+# Sessions are managed by unrestricted tokens only (attack14) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, route",
+    [
+        ("get", "durin_tokensessions-list"),
+        ("delete", "durin_tokensessions-detail"),
+        ("post", "durin_logoutothers"),
+        ("post", "durin_logoutall"),
+    ],
+)
+def test_a_scoped_token_cannot_see_or_end_sessions(api, user, web, make_client, method, route):
+    phone = AuthToken.objects.create(user, make_client("phone", session_limit=None))
+    scoped = key(user, web, ["orders:read"])
+    kwargs = {"pk": phone.pk} if route.endswith("detail") else {}
+    response = getattr(api, method)(reverse(route, kwargs=kwargs), **auth_header(scoped))
+    assert response.status_code == 403
+    assert response.json() == {"detail": "A token limited to some scopes cannot manage sessions."}
+    assert AuthToken.objects.filter(pk__in=[phone.pk, scoped.pk]).count() == 2
+
+
+def test_an_unrestricted_token_still_manages_sessions(api, user, web, make_client):
+    # As in 1.x: a token without scopes (a login's, or an unrestricted key) lists and ends them.
+    phone = AuthToken.objects.create(user, make_client("phone", session_limit=None))
+    unrestricted = key(user, web, None)
+    listed = api.get(reverse("durin_tokensessions-list"), **auth_header(unrestricted))
+    assert listed.status_code == 200 and phone.pk in {s["id"] for s in listed.json()}
+    url = reverse("durin_tokensessions-detail", kwargs={"pk": phone.pk})
+    assert api.delete(url, **auth_header(unrestricted)).status_code == 204

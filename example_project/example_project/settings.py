@@ -12,6 +12,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,18 @@ def env_flag(name: str, default: bool) -> bool:
 
 
 # A fixed key is fine for a demo on localhost; set DURIN_DEMO_SECRET_KEY anywhere else.
+def env_seconds(name: str, default: int) -> int:
+    """Read a whole number of seconds, at least 1; anything else stops the demo, naming it."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if not (value.strip().isascii() and value.strip().isdigit() and int(value) >= 1):
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of seconds (1 or more), not {value!r}."
+        )
+    return int(value)
+
+
 SECRET_KEY = os.environ.get("DURIN_DEMO_SECRET_KEY", "durin-demo-not-a-secret")
 DEBUG = env_flag("DURIN_DEMO_DEBUG", True)
 ALLOWED_HOSTS = os.environ.get("DURIN_DEMO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
@@ -159,7 +173,7 @@ REST_DURIN = {
     },
     # Creating or rolling an API key needs a password proved this recently (seconds). The
     # browser test sets it low to see the page ask for the password again.
-    "REAUTHENTICATION_MAX_AGE": int(os.environ.get("DURIN_DEMO_REAUTHENTICATION_MAX_AGE", "300")),
+    "REAUTHENTICATION_MAX_AGE": env_seconds("DURIN_DEMO_REAUTHENTICATION_MAX_AGE", 300),
 }
 
 LOGGING = {

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import DateTimeField
@@ -131,6 +132,23 @@ class TokenRequiredView(DurinView):
         if getattr(request, "_durin_refusal", None) is not None:
             return durin
         return super().get_authenticate_header(request) or durin
+
+
+class IsUnrestricted(BasePermission):
+    """Seeing where a user logs in, and logging them out, is for a token that may do
+    anything: one limited to some scopes (a key for one job) has no business there."""
+
+    message = _("A token limited to some scopes cannot manage sessions.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.auth.scopes is None
+
+
+class ManagesSessions:
+    """For the views that list or end a user's sessions: a scoped token gets 403."""
+
+    def get_permissions(self) -> list[Any]:
+        return [*super().get_permissions(), IsUnrestricted()]  # type: ignore[misc]
 
 
 def _refusal(client: Client) -> ValidationError:
@@ -331,7 +349,7 @@ class LogoutView(TokenRequiredView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutAllView(TokenRequiredView):
+class LogoutAllView(ManagesSessions, TokenRequiredView):
     """Revokes every token of the user who makes the request, on every client."""
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -342,7 +360,7 @@ class LogoutAllView(TokenRequiredView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutOthersView(OwnTransactions, TokenRequiredView):
+class LogoutOthersView(ManagesSessions, OwnTransactions, TokenRequiredView):
     """Ends every other session of yours (your API keys excepted); this one goes on.
     Answers how many sessions it ended."""
 
@@ -421,6 +439,7 @@ class ReauthenticateView(OwnTransactions, TokenRequiredView):
 
 
 class TokenSessionsViewSet(
+    ManagesSessions,
     TokenRequiredView, mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet
 ):
     """Your live sessions: list them, or end one other than the session of the request."""

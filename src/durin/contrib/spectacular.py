@@ -266,6 +266,7 @@ def _error(description: str) -> OpenApiResponse:
 
 UNAUTHENTICATED = _error("No valid token; `WWW-Authenticate` says why.")
 UNREADABLE = _error("A content type or charset the API does not read.")
+SCOPED = _error("A token limited to some scopes cannot manage sessions: use a login's token.")
 
 
 def _bodies(serializer: type) -> dict[str, type]:
@@ -378,13 +379,19 @@ class RefreshViewSchema(_TokenViewSchema):
     }
 
 
-def _revoking_post(summary: str, description: str, outcome: str) -> dict[str, Any]:
+def _revoking_post(
+    summary: str, description: str, outcome: str, refusals: dict[int, Any] | None = None
+) -> dict[str, Any]:
     """A bodyless POST that revokes tokens: 204, or 401 without a valid token."""
     return dict(
         summary=summary,
         description=description,
         request=None,
-        responses={204: OpenApiResponse(description=outcome), 401: UNAUTHENTICATED},
+        responses={
+            204: OpenApiResponse(description=outcome),
+            401: UNAUTHENTICATED,
+            **(refusals or {}),
+        },
     )
 
 
@@ -405,8 +412,10 @@ class LogoutAllViewSchema(_TokenViewSchema):
         "post": _revoking_post(
             "Log out everywhere",
             "Revokes every token of your account, on every client and device, this one and "
-            "your API key included: each stops working at once.",
+            "your API key included: each stops working at once. A token limited to some "
+            "scopes gets 403.",
             "Every token of the user is revoked.",
+            {403: SCOPED},
         )
     }
 
@@ -418,9 +427,9 @@ class LogoutOthersViewSchema(_TokenViewSchema):
             summary="Log out your other devices",
             description="Revokes every other token of your account, on every client and "
             "device, and answers how many. The token of this request keeps working, and so "
-            "does your API key.",
+            "does your API key. A token limited to some scopes gets 403.",
             request=None,
-            responses={200: DurinRevokedCountSerializer, 401: UNAUTHENTICATED},
+            responses={200: DurinRevokedCountSerializer, 401: UNAUTHENTICATED, 403: SCOPED},
         )
     }
 
@@ -471,8 +480,13 @@ class TokenSessionsViewSchema(_TokenViewSchema):
             description="Your live sessions, newest first: one per unexpired token issued to "
             "you, with its client, when it was created, last used and expires, and the "
             "address and user agent it logged in from. `is_current` marks the session of "
-            "this request. Tokens themselves are never shown.",
-            responses={200: TokenSessionsSerializer(many=True), 401: UNAUTHENTICATED},
+            "this request. Tokens themselves are never shown. A token limited to some scopes "
+            "gets 403.",
+            responses={
+                200: TokenSessionsSerializer(many=True),
+                401: UNAUTHENTICATED,
+                403: SCOPED,
+            },
         ),
         "destroy": dict(
             summary="End one of your sessions",
@@ -491,6 +505,7 @@ class TokenSessionsViewSchema(_TokenViewSchema):
                 204: OpenApiResponse(description="That session's token is revoked."),
                 400: _error("That is the session of this request: log out instead."),
                 401: UNAUTHENTICATED,
+                403: SCOPED,
                 404: _error("No live session of yours has that id."),
             },
         ),
