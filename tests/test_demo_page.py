@@ -17,6 +17,8 @@ import pytest
 from .test_example_project import PROJECT_DIR, run
 
 PAGE_DIR = PROJECT_DIR / "demo" / "page"
+#: Methods the page's URLs refuse: they serve files and change nothing.
+UNSAFE = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 #: Accept header -> whether / answers the page: only when HTML ranks above JSON. (Otherwise
 #: DRF answers the index, as JSON or, if the header asks for HTML, its browsable API.)
@@ -59,14 +61,27 @@ token = {"HTTP_AUTHORIZATION": "Token " + login["token"]}
 browser = {"HTTP_ACCEPT": %(browser)r}
 page = http.get("/page/").content.decode()
 anonymous = answer("/", **browser)
+# As a real server sees them: CSRF enforced, so a POST is refused by method, not by CSRF.
+strict = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
+
+def by_method(method, path):
+    response = strict.generic(method, path)
+    return [response.status_code, response.headers.get("Allow"), response.content.decode()]
+
+methods = {
+    path: {method: by_method(method, path) for method in ["GET", "HEAD", *%(unsafe)r]}
+    for path in ["/page/", "/page/app.js", "/page/app.css", "/page/settings.py", "/favicon.ico"]
+}
 http.login(username="demo", password="demo-password")  # a Django session cookie too
 print(json.dumps({
+    "methods": methods,
     "browser": anonymous,
     "browser_with_token": answer("/", **browser, **token),
     "browser_with_session": answer("/", **browser),
     "page": answer("/page/", HTTP_ACCEPT="*/*"),
     "js": answer("/page/app.js"),
     "css": answer("/page/app.css"),
+    "favicon": answer("/favicon.ico"),
     "html_as_asset": answer("/page/index.html"),
     "unknown_asset": answer("/page/settings.py"),
     "traversal": answer("/page/..%%2Fpage.py"),
@@ -81,7 +96,7 @@ print(json.dumps({
     },
     "scopes": answer("/api/scopes/"),
 }))
-""" % {"browser": BROWSER, "accepts": ACCEPTS}
+""" % {"browser": BROWSER, "accepts": ACCEPTS, "unsafe": UNSAFE}
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +113,19 @@ CSP = (
 )
 
 
-@pytest.mark.parametrize("name", ["browser", "page", "js", "css"])
+@pytest.mark.parametrize("name", ["browser", "page", "js", "css", "favicon"])
 def test_the_page_and_its_files_carry_the_security_headers(answers: dict, name: str) -> None:
     headers = answers[name]["headers"]
-    assert answers[name]["status"] == 200
+    assert answers[name]["status"] == (204 if name == "favicon" else 200)
     assert headers["Content-Security-Policy"] == CSP
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_demo_has_no_icon_and_says_so_without_an_error(answers: dict) -> None:
+    # Browsers ask for /favicon.ico on their own: a 404 would be an error in the console.
+    assert answers["favicon"]["status"] == 204 and answers["favicon"]["body"] == ""
 
 
 def test_the_files_are_served_with_their_types(answers: dict) -> None:
@@ -114,6 +134,23 @@ def test_the_files_are_served_with_their_types(answers: dict) -> None:
     assert answers["css"]["type"] == "text/css; charset=utf-8"
     assert answers["js"]["body"] == (PAGE_DIR / "app.js").read_text()
     assert answers["css"]["body"] == (PAGE_DIR / "app.css").read_text()
+
+
+@pytest.mark.parametrize("path", ["/page/", "/page/app.js", "/page/app.css", "/favicon.ico"])
+def test_the_page_and_its_files_answer_get_and_head_only(answers: dict, path: str) -> None:
+    methods = answers["methods"][path]
+    ok = 204 if path == "/favicon.ico" else 200
+    assert methods["GET"][0] == ok and bool(methods["GET"][2]) == (ok == 200)
+    assert methods["HEAD"] == [ok, None, ""]  # the headers of GET, no body
+    assert {method: methods[method][:2] for method in UNSAFE} == {
+        method: [405, "GET, HEAD"] for method in UNSAFE
+    }
+
+
+def test_an_unknown_file_is_refused_by_method_before_by_name(answers: dict) -> None:
+    methods = answers["methods"]["/page/settings.py"]
+    assert methods["GET"][0] == methods["HEAD"][0] == 404
+    assert {method: methods[method][0] for method in UNSAFE} == dict.fromkeys(UNSAFE, 405)
 
 
 @pytest.mark.parametrize("name", ["html_as_asset", "unknown_asset", "traversal"])

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 PAGE_DIR = Path(__file__).resolve().parent.parent / "demo" / "page"
 
@@ -38,26 +40,44 @@ SECURITY_HEADERS = {
 }
 
 
-def page_file(name: str) -> HttpResponse:
-    """One of the page's files with the security headers; 404 for any other name."""
-    if name not in FILES:
-        raise Http404("No such file.")
-    response = HttpResponse((PAGE_DIR / name).read_bytes(), content_type=FILES[name])
+def secured(response: HttpResponse) -> HttpResponse:
+    """``response`` with the page's security headers."""
     for header, value in SECURITY_HEADERS.items():
         response.headers[header] = value
     return response
 
 
+def page_file(name: str) -> HttpResponse:
+    """One of the page's files with the security headers; 404 for any other name."""
+    if name not in FILES:
+        raise Http404("No such file.")
+    return secured(HttpResponse((PAGE_DIR / name).read_bytes(), content_type=FILES[name]))
+
+
+# GET and HEAD only: any other method is 405 with "Allow: GET, HEAD". Exempt from CSRF so
+# that a POST gets that 405 rather than a CSRF failure: nothing here changes anything.
+@csrf_exempt
+@require_safe
 def page(request: HttpRequest) -> HttpResponse:
     """The page itself, whatever the Accept header (``/`` serves it to browsers only)."""
     return page_file("index.html")
 
 
+@csrf_exempt
+@require_safe
 def asset(request: HttpRequest, name: str) -> HttpResponse:
     """The page's script or style sheet (the page itself is at ``/`` and ``page/``)."""
     if name == "index.html":
         raise Http404("No such file.")
     return page_file(name)
+
+
+@csrf_exempt
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The demo has no icon: 204 No Content tells a browser so, where a 404 is an error in
+    its console and a warning in the server's log at every visit."""
+    return secured(HttpResponse(status=204))
 
 
 def quality(accept: str, media_type: str) -> float:

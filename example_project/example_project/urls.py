@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.IndexView.as_view(), name="index"),
     path("page/", page.page, name="page"),
     path("page/<str:name>", page.asset, name="page-asset"),
+    path("favicon.ico", page.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("durin.urls")),
     path("api/hello/", views.HelloView.as_view(), name="hello"),

@@ -7,10 +7,12 @@
 
 const AUTH = "/api/auth/";
 
-// The token lives in sessionStorage: it belongs to this tab alone (two tabs are two
-// devices, each with its own session) and is gone when the tab closes, while a reload keeps
-// it. Any script of this origin could read it: that is why the page runs no script but
-// this file (its Content-Security-Policy) and never inserts server text as HTML.
+// The token lives in sessionStorage: it belongs to this tab (a duplicated tab copies it), a
+// reload keeps it, and it stays live until "Log out" revokes it on the server or it
+// expires. Closing the tab does not revoke it, and browsers may keep sessionStorage on disk
+// to restore the tab: on a shared computer, log out. Any script of this origin could read
+// it: that is why the page runs no script but this file (its Content-Security-Policy) and
+// never inserts server text as HTML.
 const TOKEN_KEY = "durin-demo-token";
 
 const $ = (id) => document.getElementById(id);
@@ -34,13 +36,26 @@ class ReauthNeeded extends Error {
 /** The token was refused: it is forgotten and the login form is back. */
 class LoggedOut extends Error {}
 
+/** The answer is for an earlier login (the token changed since it was asked): dropped. */
+class Stale extends Error {}
+
 let pending = null; // the action to retry once the password is confirmed
+
+// Which login the page shows: bumped at every change of the token, so an answer that
+// arrives after Log out or another login touches nothing (call() drops it).
+let epoch = 0;
 
 function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+function keepToken(value) {
+  epoch += 1;
+  sessionStorage.setItem(TOKEN_KEY, value);
+}
+
 function forgetToken() {
+  epoch += 1;
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
@@ -71,9 +86,11 @@ function challengeMaxAge(challenge) {
 /**
  * One JSON request to the API, with the token (if any) as ``Authorization: Token ...``.
  * Cookies are never sent (credentials "omit"): the token alone says who is calling, so a
- * session cookie from the admin cannot act for this page. Answers the body of a 2xx.
+ * session cookie from the admin cannot act for this page. Answers the body of a 2xx; throws
+ * Stale, whatever the answer, if the token changed while it was on its way.
  */
 async function call(method, path, body) {
+  const asked = epoch;
   const held = token();
   const headers = { Accept: "application/json" };
   if (held) headers.Authorization = `Token ${held}`;
@@ -82,20 +99,24 @@ async function call(method, path, body) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  let response;
+  let response = null;
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError(0, "The server did not answer. Is the demo still running?");
+    // No answer: said below, unless the page moved on meanwhile.
   }
   let data = null;
-  if (response.status !== 204) {
+  if (response && response.status !== 204) {
     try {
       data = await response.json();
     } catch {
       data = null;
     }
   }
+  // Logged out or in again since: this answer (even a 401 refusing the token it sent) is
+  // about a token the page no longer holds, so it must not touch the page or the new token.
+  if (epoch !== asked) throw new Stale();
+  if (!response) throw new ApiError(0, "The server did not answer. Is the demo still running?");
   if (response.ok) return data;
   if (response.status === 401 && held) {
     const challenge = response.headers.get("WWW-Authenticate") || "";
@@ -118,16 +139,26 @@ function say(text, kind = "ok") {
   status.className = `status ${kind}`;
 }
 
-/** Runs an action from a button or form; any refusal ends in the status region. */
-async function run(action) {
+/**
+ * Runs an action from a button (or a form's submit button); any refusal ends in the status
+ * region. While the action runs the button is busy and a second press does nothing: a double
+ * click makes one request, not two keys or two sessions. The button stays focusable.
+ */
+async function run(control, action) {
+  if (control.getAttribute("aria-busy") === "true") return;
+  control.setAttribute("aria-busy", "true");
+  control.setAttribute("aria-disabled", "true");
   try {
     await action();
   } catch (error) {
     if (error instanceof ReauthNeeded) {
       askPassword(action, error.maxAge);
-    } else if (!(error instanceof LoggedOut)) {
+    } else if (!(error instanceof LoggedOut || error instanceof Stale)) {
       say(error.message, "error");
     }
+  } finally {
+    control.removeAttribute("aria-busy");
+    control.removeAttribute("aria-disabled");
   }
 }
 
@@ -160,7 +191,7 @@ function button(text, label, onClick) {
   element.type = "button";
   element.textContent = text;
   element.setAttribute("aria-label", label);
-  element.addEventListener("click", () => run(onClick));
+  element.addEventListener("click", () => run(element, onClick));
   return element;
 }
 
@@ -289,8 +320,10 @@ function hideNewKey() {
 
 async function copyKey() {
   const field = $("new-key-value");
+  const shown = epoch;
   try {
     await navigator.clipboard.writeText(field.value);
+    if (epoch !== shown) return; // logged out meanwhile: the status line is not ours
   } catch {
     // No clipboard API (an insecure origin) or no permission: the older way.
     field.focus();
@@ -317,7 +350,7 @@ async function logIn(form) {
   };
   const data = await call("POST", `${AUTH}login/`, body);
   form.password.value = "";
-  sessionStorage.setItem(TOKEN_KEY, data.token);
+  keepToken(data.token);
   showAccount();
   await Promise.all([load(), loadScopes()]);
   say(`Logged in through the client ${body.client}.`);
@@ -394,24 +427,32 @@ async function deleteKey(key) {
   say(`Deleted the key "${key.name}".`);
 }
 
+/** A form's action, run by its submit button's rule (Enter in a field included). */
 function onSubmit(id, action) {
-  $(id).addEventListener("submit", (event) => {
+  const form = $(id);
+  const submit = form.querySelector('button[type="submit"]');
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    run(() => action(event.target));
+    run(submit, () => action(form));
   });
+}
+
+function onClick(id, action) {
+  const control = $(id);
+  control.addEventListener("click", () => run(control, action));
 }
 
 function start() {
   onSubmit("login-form", logIn);
   onSubmit("reauth-form", confirmPassword);
   onSubmit("key-form", createKey);
-  $("reload").addEventListener("click", () => run(async () => {
+  onClick("reload", async () => {
     await load();
     say("Up to date.");
-  }));
-  $("logout").addEventListener("click", () => run(logOut));
-  $("logout-others").addEventListener("click", () => run(logOutOthers));
-  $("new-key-copy").addEventListener("click", () => run(copyKey));
+  });
+  onClick("logout", logOut);
+  onClick("logout-others", logOutOthers);
+  onClick("new-key-copy", copyKey);
   $("new-key-dismiss").addEventListener("click", () => {
     hideNewKey();
     say("The key is hidden; it cannot be shown again.");
@@ -419,7 +460,7 @@ function start() {
   });
   if (token()) {
     showAccount();
-    run(() => Promise.all([load(), loadScopes()]));
+    run($("reload"), () => Promise.all([load(), loadScopes()]));
   } else {
     showLogin();
   }
