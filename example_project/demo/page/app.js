@@ -115,7 +115,7 @@ async function call(method, path, body) {
   }
   // Logged out or in again since: this answer (even a 401 refusing the token it sent) is
   // about a token the page no longer holds, so it must not touch the page or the new token.
-  if (epoch !== asked) throw new Stale();
+  if (epoch !== asked || token() !== held) throw new Stale();
   if (!response) throw new ApiError(0, "The server did not answer. Is the demo still running?");
   if (response.ok) return data;
   if (response.status === 401 && held) {
