@@ -39,7 +39,7 @@ class LoggedOut extends Error {}
 /** The answer is for an earlier login (the token changed since it was asked): dropped. */
 class Stale extends Error {}
 
-let pending = null; // the action to retry once the password is confirmed
+let pending = null; // {control, action} to run again once the password is confirmed
 
 // Which login the page shows: bumped at every change of the token, so an answer that
 // arrives after Log out or another login touches nothing (call() drops it).
@@ -152,7 +152,7 @@ async function run(control, action) {
     await action();
   } catch (error) {
     if (error instanceof ReauthNeeded) {
-      askPassword(action, error.maxAge);
+      askPassword(control, action, error.maxAge);
     } else if (!(error instanceof LoggedOut || error instanceof Stale)) {
       say(error.message, "error");
     }
@@ -162,8 +162,8 @@ async function run(control, action) {
   }
 }
 
-function askPassword(action, maxAge) {
-  pending = action;
+function askPassword(control, action, maxAge) {
+  pending = { control, action };
   const recent = maxAge === null ? "recently" : `in the last ${maxAge} seconds`;
   $("reauth-why").textContent =
     `This needs a password you confirmed ${recent}. Confirm it and it will be done.`;
@@ -391,9 +391,10 @@ async function confirmPassword(form) {
   form.password.value = "";
   $("reauth").classList.remove("attention");
   say("Password confirmed.");
-  const action = pending;
+  const next = pending;
   pending = null;
-  if (action) await action();
+  // Run again through its own button, busy meanwhile: a click there makes no second request.
+  if (next) await run(next.control, next.action);
 }
 
 async function createKey(form) {
