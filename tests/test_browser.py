@@ -11,19 +11,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import free_port
+from .demo_server import PROJECT_DIR, running_demo, seed
 from .live_servers import http_call
-from .test_example_project import PROJECT_DIR, run
 
 pytestmark = [
     pytest.mark.slow,
@@ -72,65 +70,33 @@ def playwright() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo database after migrate and seed_demo; each test serves a copy of it."""
-    db = tmp_path_factory.mktemp("browser") / "seeded.sqlite3"
-    run(["manage.py", "migrate", "--verbosity", "0"], db)
-    run(["manage.py", "seed_demo"], db)
-    return db
+    return seed(tmp_path_factory.mktemp("browser") / "seeded.sqlite3")
 
 
 @pytest.fixture
 def serve(seeded_db: Path, tmp_path: Path) -> Iterator[Callable[..., int]]:
     """Starts the demo on a copy of the seeded database; answers its port. Every server is
-    stopped and its log closed at the end, even one that will not stop (it is killed)."""
-    servers: list[subprocess.Popen] = []
-    logs: list[IO[str]] = []
+    stopped and its log closed at the end of the test."""
+    with ExitStack() as servers:
+        ports: list[int] = []
 
-    def start(reauthentication_max_age: int = 300) -> int:
-        db = tmp_path / f"demo{len(servers)}.sqlite3"
-        shutil.copy(seeded_db, db)
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DURIN_DEMO_")}
-        env.update(
-            DJANGO_SETTINGS_MODULE="example_project.settings",
-            DURIN_DEMO_SQLITE_PATH=str(db),
-            # Served by the demo's own views, not by staticfiles: DEBUG off proves it.
-            DURIN_DEMO_DEBUG="0",
-            DURIN_DEMO_REAUTHENTICATION_MAX_AGE=str(reauthentication_max_age),
-        )
-        log = (tmp_path / f"server{len(servers)}.log").open("w")
-        logs.append(log)
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        servers.append(server)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if http_call(port, "GET", "/api/scopes/")[0] == 200:
-                    return port
-            except OSError:
-                pass  # not listening yet
-            time.sleep(0.1)
-        log.flush()
-        pytest.fail(f"the demo did not start:\n{Path(log.name).read_text()}")
+        def start(reauthentication_max_age: int = 300) -> int:
+            number = len(ports)
+            db = tmp_path / f"demo{number}.sqlite3"
+            shutil.copy(seeded_db, db)
+            port = servers.enter_context(
+                running_demo(
+                    db,
+                    tmp_path / f"server{number}.log",
+                    # Served by the demo's own views, not by staticfiles: DEBUG off proves it.
+                    DURIN_DEMO_DEBUG="0",
+                    DURIN_DEMO_REAUTHENTICATION_MAX_AGE=str(reauthentication_max_age),
+                )
+            )
+            ports.append(port)
+            return port
 
-    try:
         yield start
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        for log in logs:
-            log.close()
 
 
 class Device:

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from .test_example_project import PROJECT_DIR, run
+from .demo_server import PROJECT_DIR, run
 
 PAGE_DIR = PROJECT_DIR / "demo" / "page"
 #: Methods the page's URLs refuse: they serve files and change nothing.

@@ -38,7 +38,7 @@ except ModuleNotFoundError:  # Python 3.10: pytest brings tomli there
     import tomli as tomllib  # type: ignore[no-redef]
 
 from .conftest import auth_header
-from .demo_server import running_demo
+from .demo_server import running_demo, seed
 from .docs_samples import DOCS, MKDOCS, REPO, Sample, nav_pages, samples, shell_commands
 
 PAGES = nav_pages()
@@ -265,7 +265,7 @@ def demo_sessions() -> list[Sample]:
 def test_the_quickstart_curl_session_runs_against_the_demo(tmp_path: Path) -> None:
     (session,) = demo_sessions()
     assert shutil.which("curl"), "the quickstart's session needs curl (apt-get install curl)"
-    with running_demo(tmp_path) as port:
+    with running_demo(seed(tmp_path / "db.sqlite3"), tmp_path / "demo.log") as port:
         script = session.code.replace(DEMO_URL, f"http://127.0.0.1:{port}")
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],

@@ -11,12 +11,11 @@ import os
 import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent / "example_project"
+from .demo_server import PROJECT_DIR, run
 
 LOGIN_THEN_HELLO = """
 import json, django
@@ -44,27 +43,6 @@ print(json.dumps({
                 sorted(http.post("/api/auth/refresh/", **mobile).json())],
 }))
 """
-
-
-def run(args: list[str], db: Path) -> str:
-    """Run the demo's Python with its settings on ``db``; fail with its output if it fails."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DURIN_DEMO_DB", "DURIN_DEMO_REDIS_URL"}
-    }
-    # pytest-django exports the test settings; the demo must use its own.
-    env.update(DJANGO_SETTINGS_MODULE="example_project.settings", DURIN_DEMO_SQLITE_PATH=str(db))
-    result = subprocess.run(
-        [sys.executable, *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.urls import include, path
 
-from .test_example_project import run
+from .demo_server import run
 
 pytest.importorskip("drf_spectacular")
 

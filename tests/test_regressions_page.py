@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from .demo_server import PROJECT_DIR, run
 from .test_demo_page import CSP
-from .test_example_project import PROJECT_DIR, run
 
 REPO = PROJECT_DIR.parent
 
