@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .demo_server import PROJECT_DIR, run
+from .demo_server import PROJECT_DIR, demo_environment, run
 from .test_demo_page import CSP
 
 REPO = PROJECT_DIR.parent
@@ -90,12 +90,7 @@ def test_a_key_limited_to_the_clock_cannot_read_where_its_user_logs_in(scoped_ke
 
 
 def check_with(max_age: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DURIN_DEMO_")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="example_project.settings",
-        DURIN_DEMO_SQLITE_PATH=os.devnull,
-        DURIN_DEMO_REAUTHENTICATION_MAX_AGE=max_age,
-    )
+    env = demo_environment(Path(os.devnull), DURIN_DEMO_REAUTHENTICATION_MAX_AGE=max_age)
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=PROJECT_DIR,
