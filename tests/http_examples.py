@@ -159,13 +159,22 @@ def parse_request(text: str, line: int, title: str = "") -> Request:
     return Request(method, path, headers, body, times)
 
 
+#: RFC 9110's names where older Pythons (whose phrases Django sends) still use RFC 7231's.
+RFC_9110_REASONS = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
+
+
+def reasons(status: int) -> set[str]:
+    """The reason phrases a response with ``status`` may show: this Python's, and RFC 9110's."""
+    return {HTTPStatus(status).phrase, RFC_9110_REASONS.get(status, HTTPStatus(status).phrase)}
+
+
 def parse_response(text: str, line: int) -> Response:
     head, body = _head_and_body(text)
     match = STATUS_LINE.match(head[0]) if head else None
     if match is None:
         raise ExampleError(f"line {line}: a response block must start with HTTP/1.1 CODE REASON")
     status, reason = int(match.group(1)), match.group(2)
-    if HTTPStatus(status).phrase != reason:
+    if reason not in reasons(status):
         raise ExampleError(
             f"line {line}: {status} is {HTTPStatus(status).phrase!r}, not {reason!r}"
         )
