@@ -16,6 +16,26 @@ from .live_servers import http_call
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "example_project"
 
+#: The start of a script for ``run(["-c", ...])``: Django set up with the demo's settings, a
+#: test client ``http``, and ``log_in(client)``, the ``Authorization`` of a fresh login of the
+#: demo user through that client.
+LOG_IN = """
+import json, django
+django.setup()
+from django.test import Client
+
+http = Client(HTTP_HOST="localhost")
+
+def log_in(client):
+    response = http.post(
+        "/api/auth/login/",
+        {"username": "demo", "password": "demo-password", "client": client},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return {"HTTP_AUTHORIZATION": "Token " + response.json()["token"]}
+"""
+
 
 def demo_environment(db: Path, **extra: str) -> dict[str, str]:
     """This process's environment for the demo on ``db``: none of the DURIN_DEMO_ variables

@@ -15,24 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from .demo_server import PROJECT_DIR, run
+from .demo_server import LOG_IN, PROJECT_DIR, run
 
-LOGIN_THEN_HELLO = """
-import json, django
-django.setup()
-from django.test import Client
-
-http = Client(HTTP_HOST="localhost")
-def login(client):
-    response = http.post(
-        "/api/auth/login/",
-        {"username": "demo", "password": "demo-password", "client": client},
-        content_type="application/json",
-    )
-    assert response.status_code == 200, response.content
-    return {"HTTP_AUTHORIZATION": "Token " + response.json()["token"]}
-
-web, mobile = login("web"), login("mobile")
+LOGIN_THEN_HELLO = (
+    LOG_IN
+    + """
+web, mobile = log_in("web"), log_in("mobile")
 print(json.dumps({
     "hello": http.get("/api/hello/", **web).json(),
     "web_only": [http.get("/api/web-only/", **web).status_code,
@@ -43,6 +31,7 @@ print(json.dumps({
                 sorted(http.post("/api/auth/refresh/", **mobile).json())],
 }))
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -16,27 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from .demo_server import PROJECT_DIR, demo_environment, run
+from .demo_server import LOG_IN, PROJECT_DIR, demo_environment, run
 from .test_demo_page import CSP
 
 REPO = PROJECT_DIR.parent
 
 #: A key limited to clock:read, and what it can do to its user's logins.
-SCOPED_KEY = """
-import json, django
-django.setup()
-from django.test import Client
-
-http = Client(HTTP_HOST="localhost")
-
-def log_in(client):
-    response = http.post(
-        "/api/auth/login/",
-        {"username": "demo", "password": "demo-password", "client": client},
-        content_type="application/json",
-    )
-    return {"HTTP_AUTHORIZATION": "Token " + response.json()["token"]}
-
+SCOPED_KEY = (
+    LOG_IN
+    + """
 def status(token):
     return http.get("/api/hello/", **token).status_code
 
@@ -59,6 +47,7 @@ answers["logoutall"] = http.post("/api/auth/logoutall/", **key).status_code
 answers["cli_after_all"] = status(cli)
 print(json.dumps(answers))
 """
+)
 
 
 @pytest.fixture(scope="module")
